@@ -1,0 +1,142 @@
+//! `tandem-agent`: the entry point of every Tandem sandbox.
+//!
+//! It says hello (with the limits its cgroup really has), reads one job from stdin, writes the
+//! job's files into the work dir, runs each phase under its limits while streaming output as
+//! frames on stdout, reports how each phase ended, and exits. The sandbox is then destroyed.
+//!
+//! The agent runs as the same unprivileged user as the program it runs, so it makes itself
+//! non-dumpable: the program can then neither ptrace it nor open its stdout through `/proc`
+//! to forge frames. Worst case, the program kills the agent, and the node reports the run as
+//! failed because the stream ended without a report.
+
+mod cgroup;
+mod phase;
+
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::FromRawFd;
+use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use base64::Engine as _;
+use tandem_shared::sandbox::{
+    encode_frame, AgentHello, AgentJob, FrameKind, AGENT_PROTOCOL_VERSION, MAX_JOB_BYTES, WORK_DIR,
+};
+
+/// The agent's frame writer, shared by the output readers of a phase.
+#[derive(Clone)]
+pub struct Out(Arc<Mutex<File>>);
+
+impl Out {
+    pub fn send(&self, kind: FrameKind, payload: &[u8]) {
+        let mut buf = Vec::with_capacity(payload.len() + 5);
+        encode_frame(kind, payload, &mut buf);
+        let mut f = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        // If the node went away there is nobody to tell; the phase will be killed anyway.
+        let _ = f.write_all(&buf);
+    }
+}
+
+fn main() {
+    // SAFETY: plain prctl calls with constant arguments.
+    unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+    }
+    // SAFETY: fd 1 is our stdout, owned by this process for its whole life.
+    let out = Out(Arc::new(Mutex::new(unsafe { File::from_raw_fd(1) })));
+    let cg = cgroup::Cgroup::detect();
+    let hello = AgentHello {
+        version: AGENT_PROTOCOL_VERSION,
+        limits: cg.limits(),
+        // SAFETY: getuid cannot fail.
+        uid: unsafe { libc::getuid() },
+    };
+    out.send(FrameKind::Hello, &serde_json::to_vec(&hello).expect("hello serializes"));
+    if std::env::args().any(|a| a == "--probe") {
+        out.send(FrameKind::Done, b"");
+        return;
+    }
+    let code = match read_job().and_then(|job| run(job, &out, &cg)) {
+        Ok(()) => {
+            out.send(FrameKind::Done, b"");
+            0
+        }
+        Err(msg) => {
+            out.send(FrameKind::Fatal, msg.as_bytes());
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn read_job() -> Result<AgentJob, String> {
+    let mut stdin = std::io::stdin().lock();
+    let mut len = [0u8; 4];
+    stdin.read_exact(&mut len).map_err(|e| format!("reading job length: {e}"))?;
+    let len = u32::from_be_bytes(len) as usize;
+    if len > MAX_JOB_BYTES {
+        return Err(format!("job of {len} bytes exceeds {MAX_JOB_BYTES}"));
+    }
+    let mut buf = vec![0u8; len];
+    stdin.read_exact(&mut buf).map_err(|e| format!("reading job: {e}"))?;
+    let job: AgentJob = serde_json::from_slice(&buf).map_err(|e| format!("malformed job: {e}"))?;
+    if job.version != AGENT_PROTOCOL_VERSION {
+        return Err(format!("job protocol {} but agent speaks {AGENT_PROTOCOL_VERSION}", job.version));
+    }
+    Ok(job)
+}
+
+fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
+    let work = Path::new(WORK_DIR);
+    for [from, to] in &job.seed_dirs {
+        let to = safe_join(work, to)?;
+        copy_tree(Path::new(from), &to).map_err(|e| format!("seeding {from}: {e}"))?;
+    }
+    let b64 = base64::engine::general_purpose::STANDARD;
+    for file in &job.files {
+        let path = safe_join(work, &file.path)?;
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
+        }
+        let data = b64.decode(&file.data).map_err(|e| format!("file {}: bad base64: {e}", file.path))?;
+        std::fs::write(&path, data).map_err(|e| format!("writing {}: {e}", file.path))?;
+    }
+    let reaper = phase::Reaper::start();
+    for (i, p) in job.phases.iter().enumerate() {
+        let stdin = b64.decode(&p.stdin).map_err(|e| format!("stdin: bad base64: {e}"))?;
+        let report = phase::run_phase(p, &stdin, &job.env, i == 0, out, cg, &reaper);
+        let ok = report.exit_code == Some(0) && report.limit.is_none() && !report.oom_killed;
+        out.send(FrameKind::PhaseEnd, &serde_json::to_vec(&report).expect("report serializes"));
+        if !ok {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// `base` joined with a relative path that must stay inside it.
+fn safe_join(base: &Path, rel: &str) -> Result<PathBuf, String> {
+    let p = Path::new(rel);
+    if rel.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
+        return Err(format!("refusing path {rel:?}: must be relative and stay inside the work dir"));
+    }
+    Ok(base.join(p))
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if !from.exists() {
+        return Ok(());
+    }
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let target = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            copy_tree(&entry.path(), &target)?;
+        } else {
+            std::fs::copy(entry.path(), target)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,101 @@
+//! The node's operator settings: default limits, the maximums a request may ask for, queue
+//! sizes and where things live.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+const MIB: u64 = 1024 * 1024;
+
+/// Limits one phase gets when a request says nothing, and the most it may ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PhaseBounds {
+    pub default_wall_ms: u64,
+    pub max_wall_ms: u64,
+    pub default_cpu_ms: u64,
+    pub max_cpu_ms: u64,
+}
+
+/// Operator configuration (`--config FILE`, TOML; every field optional).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Identifies this node's sandboxes so start-up can sweep only its own leftovers.
+    pub node_id: String,
+    /// Where sled keeps job records and the audit log.
+    pub data_dir: PathBuf,
+    /// The `tandem-agent` binary mounted into every sandbox.
+    pub agent_path: PathBuf,
+    /// Runs executing at once.
+    pub max_parallel: usize,
+    /// Runs waiting for a slot before new ones are refused as busy.
+    pub max_queue: usize,
+    pub compile: PhaseBounds,
+    pub run: PhaseBounds,
+    pub default_memory_bytes: u64,
+    pub max_memory_bytes: u64,
+    pub default_pids: u64,
+    pub max_pids: u64,
+    pub default_output_bytes: u64,
+    pub max_output_bytes: u64,
+    /// CPU quota per sandbox, in thousandths of a CPU.
+    pub cpu_millis: u64,
+    /// Size of the sandbox's writable work dir (tmpfs), in bytes.
+    pub work_dir_bytes: u64,
+    /// Size of the sandbox's /tmp (tmpfs), in bytes.
+    pub tmp_bytes: u64,
+    pub max_files: usize,
+    pub max_source_bytes: usize,
+    pub max_stdin_bytes: usize,
+    pub max_args: usize,
+    /// Run even if the engine does not enforce limits. Dangerous: logs a loud warning.
+    pub allow_unenforced_limits: bool,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        Self {
+            node_id: "default".into(),
+            data_dir: PathBuf::from("/var/lib/tandem/exec"),
+            agent_path: default_agent_path(),
+            max_parallel: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            max_queue: 256,
+            compile: PhaseBounds { default_wall_ms: 10_000, max_wall_ms: 30_000, default_cpu_ms: 10_000, max_cpu_ms: 30_000 },
+            // A busy loop ends as a CPU-time verdict at 3 s; a sleeper as a wall-time verdict at 5 s.
+            run: PhaseBounds { default_wall_ms: 5_000, max_wall_ms: 20_000, default_cpu_ms: 3_000, max_cpu_ms: 20_000 },
+            default_memory_bytes: 256 * MIB,
+            max_memory_bytes: 1024 * MIB,
+            default_pids: 64,
+            max_pids: 256,
+            default_output_bytes: 64 * 1024,
+            max_output_bytes: MIB,
+            cpu_millis: 1000,
+            work_dir_bytes: 64 * MIB,
+            tmp_bytes: 16 * MIB,
+            max_files: 32,
+            max_source_bytes: MIB as usize,
+            max_stdin_bytes: MIB as usize,
+            max_args: 64,
+            allow_unenforced_limits: false,
+        }
+    }
+}
+
+/// `tandem-agent` next to the running executable, where `cargo build` and the packages put it.
+pub fn default_agent_path() -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| {
+            let dir = exe.parent()?;
+            // Test binaries live one level down, in target/<profile>/deps.
+            [dir.join("tandem-agent"), dir.parent()?.join("tandem-agent")].into_iter().find(|p| p.exists())
+        })
+        .unwrap_or_else(|| PathBuf::from("/usr/lib/tandem/tandem-agent"))
+}
+
+impl NodeConfig {
+    /// Reads an operator config file (TOML); fields left out keep their defaults.
+    pub fn from_toml(text: &str) -> Result<Self, toml::de::Error> {
+        toml::from_str(text)
+    }
+}

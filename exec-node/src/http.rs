@@ -1,0 +1,174 @@
+//! The node's HTTP API: Piston v2 compatibility, Tandem's streaming endpoint (server-sent
+//! events), job records, health and Prometheus metrics.
+//!
+//! | route | what |
+//! | --- | --- |
+//! | `GET /api/v2/runtimes` | Piston: languages |
+//! | `POST /api/v2/execute` | Piston: run and answer when done |
+//! | `GET /api/tandem/v1/languages` | the full language manifest (templates included) |
+//! | `POST /api/tandem/v1/runs` | run, answering with an SSE stream of `RunEvent`s |
+//! | `GET /api/tandem/v1/runs/{id}` | a finished run's record |
+//! | `DELETE /api/tandem/v1/runs/{id}` | cancel a run |
+//! | `GET /healthz`, `GET /metrics` | health, Prometheus |
+
+use std::convert::Infallible;
+use std::net::SocketAddr;
+
+use axum::body::Bytes;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::Stream;
+use serde::de::DeserializeOwned;
+use tandem_shared::exec::{RunEvent, RunRequest};
+
+use crate::node::{Node, SubmitError};
+use crate::piston::{ExecuteRequest, ExecuteResponse, Runtime};
+
+/// Largest request body accepted (sources + stdin + JSON overhead).
+pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// An error answer: `{"message": …}` like Piston's.
+pub struct ApiError(StatusCode, String);
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = (self.0, Json(serde_json::json!({ "message": self.1 }))).into_response();
+        if self.0 == StatusCode::SERVICE_UNAVAILABLE {
+            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        resp
+    }
+}
+
+impl From<SubmitError> for ApiError {
+    fn from(e: SubmitError) -> Self {
+        let status = match e {
+            SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
+            SubmitError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
+            SubmitError::CancelledBeforeStart => StatusCode::CONFLICT,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+/// Parses a JSON body with a clear 400 on any mistake (axum's default answers in plain text).
+fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
+    if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
+        if !ct.starts_with("application/json") {
+            return Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected application/json, got {ct}")));
+        }
+    }
+    serde_json::from_slice(body).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
+}
+
+fn requester(headers: &HeaderMap, peer: SocketAddr) -> String {
+    match headers.get("x-tandem-requester").and_then(|v| v.to_str().ok()) {
+        Some(who) => format!("{who} via {peer}"),
+        None => peer.to_string(),
+    }
+}
+
+pub fn router(node: Node) -> Router {
+    Router::new()
+        .route("/api/v2/runtimes", get(runtimes))
+        .route("/api/v2/execute", post(execute))
+        .route("/api/tandem/v1/languages", get(languages))
+        .route("/api/tandem/v1/runs", post(stream_run))
+        .route("/api/tandem/v1/runs/{id}", get(job).delete(cancel))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/metrics", get(metrics))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(node)
+}
+
+async fn runtimes(State(node): State<Node>) -> Json<Vec<Runtime>> {
+    Json(node.manifest().languages().iter().map(Runtime::from).collect())
+}
+
+async fn languages(State(node): State<Node>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "languages": node.manifest().languages() }))
+}
+
+async fn execute(
+    State(node): State<Node>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Json<ExecuteResponse>, ApiError> {
+    let req: ExecuteRequest = json_body(&headers, &body)?;
+    let req = req.into_run_request().map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+    let result = node.run(&req, &requester(&headers, peer)).await?;
+    if result.run.is_none() && result.compile.is_none() {
+        return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the run could not be carried out".into()));
+    }
+    if let Some(p) = result.run.as_ref().filter(|p| p.verdict == tandem_shared::exec::Verdict::InternalError) {
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            p.message.clone().unwrap_or_else(|| "internal error".into()),
+        ));
+    }
+    Ok(Json(ExecuteResponse::from(&result)))
+}
+
+async fn stream_run(
+    State(node): State<Node>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let req: RunRequest = json_body(&headers, &body)?;
+    let handle = node.submit(&req, &requester(&headers, peer))?;
+    // The handle lives inside the stream: a client that disconnects drops it, which cancels
+    // the run.
+    let stream = futures_util::stream::unfold(Some(handle), |state| async move {
+        let mut handle = state?;
+        let ev = handle.events.recv().await?;
+        let last = matches!(ev, RunEvent::Finished { .. } | RunEvent::Error { .. });
+        let name = match &ev {
+            RunEvent::Queued { .. } => "queued",
+            RunEvent::Started { .. } => "started",
+            RunEvent::Output { .. } => "output",
+            RunEvent::PhaseFinished { .. } => "phase_finished",
+            RunEvent::Finished { .. } => "finished",
+            RunEvent::Error { .. } => "error",
+        };
+        let event = Event::default().event(name).json_data(&ev).expect("events serialize");
+        Some((Ok(event), if last { None } else { Some(handle) }))
+    });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+async fn job(State(node): State<Node>, Path(id): Path<String>) -> Result<Response, ApiError> {
+    match node.job_record(&id) {
+        Ok(Some(rec)) => Ok(Json(rec).into_response()),
+        Ok(None) => Err(ApiError(StatusCode::NOT_FOUND, format!("no finished run {id}"))),
+        Err(e) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
+async fn cancel(State(node): State<Node>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+    if node.cancel(&id) {
+        Ok(StatusCode::ACCEPTED)
+    } else {
+        Err(ApiError(StatusCode::NOT_FOUND, format!("no queued or running run {id}")))
+    }
+}
+
+async fn metrics(State(node): State<Node>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], node.metrics_text())
+}
+
+/// Serves the API until `shutdown` resolves.
+pub async fn serve(
+    node: Node,
+    listener: tokio::net::TcpListener,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(node).into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,376 @@
+//! Executing one prepared run in a fresh sandbox: start it, hand the agent the job, turn the
+//! agent's frames into [`RunEvent`]s, and build the result.
+
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use tandem_shared::exec::{
+    signal_name, Phase, PhaseResult, RunEvent, RunResult, Stream, Verdict,
+};
+use tandem_shared::sandbox::{AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION};
+use tokio::sync::{mpsc, watch};
+
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+use crate::output::{PhaseOutput, Utf8Chunker};
+use crate::request::PreparedRun;
+use crate::sandbox::{destroy, Sandbox, SandboxSpec};
+
+/// How long a fresh sandbox may take to say hello (the engine may be busy).
+const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Slack on top of the phases' wall limits before the node stops trusting the agent.
+const DEADLINE_SLACK: Duration = Duration::from_secs(10);
+
+pub(crate) struct JobContext<'a> {
+    pub engine: &'a Engine,
+    pub cfg: &'a NodeConfig,
+    pub job_id: &'a str,
+    pub events: &'a mpsc::Sender<RunEvent>,
+    pub cancel: watch::Receiver<bool>,
+    pub accepted: Instant,
+}
+
+/// The verdict a phase report amounts to.
+pub fn verdict_of(phase: Phase, r: &PhaseReport) -> (Verdict, Option<String>) {
+    let limit_msg = |what: &str| Some(format!("{} {what}", if phase == Phase::Compile { "compilation" } else { "program" }));
+    if let Some(err) = &r.spawn_error {
+        return (Verdict::InternalError, Some(err.clone()));
+    }
+    match r.limit {
+        Some(LimitHit::Stdout) => return (Verdict::OutputLimit, Some("stdout exceeded the output limit".into())),
+        Some(LimitHit::Stderr) => return (Verdict::OutputLimit, Some("stderr exceeded the output limit".into())),
+        Some(LimitHit::Memory) => return (Verdict::MemoryLimit, limit_msg("exceeded the memory limit")),
+        Some(LimitHit::Cpu) => return (Verdict::CpuTimeLimit, limit_msg("exceeded the CPU time limit")),
+        Some(LimitHit::Wall) => return (Verdict::WallTimeLimit, limit_msg("exceeded the wall time limit")),
+        None => {}
+    }
+    if r.oom_killed {
+        return (Verdict::MemoryLimit, limit_msg("was killed for exceeding the memory limit"));
+    }
+    let failed = match (r.exit_code, r.signal) {
+        (Some(0), None) => return (Verdict::Ok, None),
+        (Some(code), _) => format!("exited with code {code}"),
+        (None, Some(sig)) => format!("was killed by {}", signal_name(sig)),
+        (None, None) => "ended without an exit status".into(),
+    };
+    match phase {
+        Phase::Compile => (Verdict::CompileError, Some(format!("compilation failed: compiler {failed}"))),
+        Phase::Run => (Verdict::RuntimeError, Some(format!("program {failed}"))),
+    }
+}
+
+fn agent_job(prep: &PreparedRun) -> AgentJob {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let mut phases = Vec::new();
+    let phase = |phase, argv: &Vec<String>, l: &tandem_shared::exec::PhaseLimits, stdin: &[u8]| AgentPhase {
+        phase,
+        argv: argv.clone(),
+        wall_ms: l.wall_ms,
+        cpu_ms: l.cpu_ms,
+        memory_bytes: l.memory_bytes,
+        output_bytes: l.output_bytes,
+        stdin: b64.encode(stdin),
+    };
+    if let Some(argv) = &prep.compile_argv {
+        phases.push(phase(Phase::Compile, argv, &prep.limits.compile, b""));
+    }
+    phases.push(phase(Phase::Run, &prep.run_argv, &prep.limits.run, &prep.stdin));
+    AgentJob {
+        version: AGENT_PROTOCOL_VERSION,
+        files: prep.files.iter().map(|(path, data)| AgentFile { path: path.clone(), data: b64.encode(data) }).collect(),
+        seed_dirs: prep.language.seed_dirs.clone(),
+        env: prep.language.env.clone(),
+        phases,
+    }
+}
+
+pub(crate) fn sandbox_spec(prep: &PreparedRun, cfg: &NodeConfig, job_id: &str) -> SandboxSpec {
+    SandboxSpec {
+        image: prep.language.image.clone(),
+        node_id: cfg.node_id.clone(),
+        job_id: job_id.to_string(),
+        agent_path: cfg.agent_path.clone(),
+        memory_bytes: prep.sandbox_memory(),
+        pids: prep.limits.pids,
+        cpu_millis: prep.limits.cpu_millis,
+        work_dir_bytes: cfg.work_dir_bytes,
+        tmp_bytes: cfg.tmp_bytes,
+        noexec_work: prep.language.noexec_work,
+        agent_args: vec![],
+    }
+}
+
+/// Checks the limits the agent saw in its cgroup against the ones asked for.
+pub fn limits_mismatch(spec: &SandboxSpec, seen: &tandem_shared::sandbox::ObservedLimits) -> Option<String> {
+    let mut wrong = Vec::new();
+    if seen.memory_bytes != Some(spec.memory_bytes) {
+        wrong.push(format!("memory {:?} (asked {})", seen.memory_bytes, spec.memory_bytes));
+    }
+    if seen.pids != Some(spec.pids) {
+        wrong.push(format!("pids {:?} (asked {})", seen.pids, spec.pids));
+    }
+    if seen.cpu_millis != Some(spec.cpu_millis) {
+        wrong.push(format!("cpu {:?} millis (asked {})", seen.cpu_millis, spec.cpu_millis));
+    }
+    if let Some(swap) = seen.memory_swap_bytes {
+        if swap != spec.memory_bytes {
+            wrong.push(format!("memory+swap {swap} (asked {})", spec.memory_bytes));
+        }
+    }
+    (!wrong.is_empty()).then(|| wrong.join(", "))
+}
+
+struct Run<'a, 'b> {
+    ctx: &'a JobContext<'b>,
+    seq: u64,
+    receiver_gone: bool,
+}
+
+impl Run<'_, '_> {
+    async fn emit(&mut self, event: RunEvent) {
+        if self.ctx.events.send(event).await.is_err() {
+            self.receiver_gone = true;
+        }
+    }
+}
+
+/// Runs `prep` to its end and returns the result; every event (but `Queued`) is sent on
+/// `ctx.events`, the last being `Finished`. The sandbox is gone when this returns.
+pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResult {
+    let mut result = RunResult {
+        job_id: ctx.job_id.to_string(),
+        language: prep.language.id.clone(),
+        version: prep.language.version.clone(),
+        verdict: Verdict::InternalError,
+        compile: None,
+        run: None,
+        limits: prep.limits,
+        total_ms: 0,
+    };
+    let spec = sandbox_spec(prep, ctx.cfg, ctx.job_id);
+    let mut run = Run { ctx: &ctx, seq: 0, receiver_gone: false };
+    match Sandbox::start(ctx.engine, &spec, HELLO_TIMEOUT).await {
+        Err(e) => {
+            tracing::error!(job = ctx.job_id, "sandbox failed to start: {e}");
+            result.run = Some(internal_phase(Phase::Run, e.to_string()));
+        }
+        Ok(mut sandbox) => {
+            let id = sandbox.id.clone();
+            match limits_mismatch(&spec, &sandbox.hello.limits).filter(|_| !ctx.cfg.allow_unenforced_limits) {
+                Some(wrong) => {
+                    result.run = Some(internal_phase(Phase::Run, format!("the sandbox's limits are not enforced: {wrong}")));
+                }
+                None => {
+                    run.emit(RunEvent::Started {
+                        job_id: ctx.job_id.to_string(),
+                        language: prep.language.id.clone(),
+                        version: prep.language.version.clone(),
+                    })
+                    .await;
+                    drive(&mut run, &mut sandbox, prep, &mut result).await;
+                }
+            }
+            drop(sandbox);
+            destroy(ctx.engine.clone(), id).await;
+        }
+    }
+    result.verdict = match (&result.compile, &result.run) {
+        (Some(c), _) if c.verdict != Verdict::Ok => c.verdict,
+        (_, Some(r)) => r.verdict,
+        (_, None) => Verdict::InternalError,
+    };
+    result.total_ms = ctx.accepted.elapsed().as_millis() as u64;
+    run.emit(RunEvent::Finished { result: result.clone() }).await;
+    result
+}
+
+fn internal_phase(phase: Phase, message: String) -> PhaseResult {
+    PhaseResult {
+        phase,
+        verdict: Verdict::InternalError,
+        exit_code: None,
+        signal: None,
+        cpu_ms: 0,
+        wall_ms: 0,
+        memory_bytes: None,
+        stdout: String::new(),
+        stderr: String::new(),
+        output: String::new(),
+        message: Some(message),
+    }
+}
+
+/// Feeds the job and follows the agent's frames until the job is done, cancelled, or the
+/// sandbox misbehaves.
+async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun, result: &mut RunResult) {
+    let phases: Vec<(Phase, u64)> = prep
+        .compile_argv
+        .as_ref()
+        .map(|_| (Phase::Compile, prep.limits.compile.wall_ms))
+        .into_iter()
+        .chain([(Phase::Run, prep.limits.run.wall_ms)])
+        .collect();
+    let total_wall: u64 = phases.iter().map(|p| p.1).sum();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(total_wall) + DEADLINE_SLACK;
+    let phase_started = Instant::now();
+
+    if let Err(e) = sandbox.send_job(&agent_job(prep)).await {
+        result.run = Some(internal_phase(Phase::Run, e.to_string()));
+        return;
+    }
+    let mut current = 0;
+    let mut out = PhaseOutput::default();
+    let mut chunkers = [Utf8Chunker::default(), Utf8Chunker::default()];
+    let mut received = [0u64; 2];
+    let mut cancel = run.ctx.cancel.clone();
+    loop {
+        let phase = phases.get(current).map(|p| p.0).unwrap_or(Phase::Run);
+        let frame = tokio::select! {
+            f = sandbox.next_frame() => f,
+            _ = cancel.wait_for(|c| *c) => {
+                let mut r = internal_phase(phase, "cancelled".into());
+                r.verdict = Verdict::Cancelled;
+                r.wall_ms = phase_started.elapsed().as_millis() as u64;
+                set_phase(result, r);
+                return;
+            }
+            _ = tokio::time::sleep_until(deadline) => {
+                set_phase(result, internal_phase(phase, "the sandbox stopped responding".into()));
+                return;
+            }
+        };
+        let (kind, payload) = match frame {
+            Ok(Some(f)) => f,
+            Ok(None) if current >= phases.len() => return,
+            Ok(None) => {
+                set_phase(result, internal_phase(phase, "the sandbox ended before reporting (its agent was killed)".into()));
+                return;
+            }
+            Err(e) => {
+                set_phase(result, internal_phase(phase, e.to_string()));
+                return;
+            }
+        };
+        if run.receiver_gone {
+            // Nobody listens any more: stop spending a slot on this run.
+            let mut r = internal_phase(phase, "cancelled: the client went away".into());
+            r.verdict = Verdict::Cancelled;
+            set_phase(result, r);
+            return;
+        }
+        match kind {
+            FrameKind::Stdout | FrameKind::Stderr => {
+                let (stream, idx) = if kind == FrameKind::Stdout { (Stream::Stdout, 0) } else { (Stream::Stderr, 1) };
+                received[idx] += payload.len() as u64;
+                let cap = if phase == Phase::Compile { prep.limits.compile.output_bytes } else { prep.limits.run.output_bytes };
+                if received[idx] > cap {
+                    // The agent enforces the cap; a stream over it means the agent is not ours.
+                    set_phase(result, internal_phase(phase, "the sandbox sent more output than its cap".into()));
+                    return;
+                }
+                let text = chunkers[idx].push(&payload);
+                if text.is_empty() {
+                    continue;
+                }
+                append(&mut out, stream, &text);
+                let seq = run.seq;
+                run.seq += 1;
+                run.emit(RunEvent::Output { seq, phase, stream, data: text }).await;
+            }
+            FrameKind::PhaseEnd => {
+                for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
+                    let rest = chunkers[idx].finish();
+                    if !rest.is_empty() {
+                        append(&mut out, stream, &rest);
+                        let seq = run.seq;
+                        run.seq += 1;
+                        run.emit(RunEvent::Output { seq, phase, stream, data: rest }).await;
+                    }
+                }
+                let report: PhaseReport = match serde_json::from_slice(&payload) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        set_phase(result, internal_phase(phase, format!("bad phase report: {e}")));
+                        return;
+                    }
+                };
+                let (verdict, message) = verdict_of(phase, &report);
+                let out = std::mem::take(&mut out);
+                let pr = PhaseResult {
+                    phase,
+                    verdict,
+                    exit_code: report.exit_code,
+                    signal: report.signal.map(signal_name),
+                    cpu_ms: report.cpu_ms,
+                    wall_ms: report.wall_ms,
+                    memory_bytes: report.memory_peak_bytes,
+                    stdout: out.stdout,
+                    stderr: out.stderr,
+                    output: out.output,
+                    message,
+                };
+                received = [0, 0];
+                run.emit(RunEvent::PhaseFinished { result: pr.clone() }).await;
+                set_phase(result, pr);
+                current += 1;
+            }
+            FrameKind::Done => return,
+            FrameKind::Fatal => {
+                set_phase(result, internal_phase(phase, format!("sandbox agent: {}", String::from_utf8_lossy(&payload))));
+                return;
+            }
+            FrameKind::Hello => {}
+        }
+    }
+}
+
+fn append(out: &mut PhaseOutput, stream: Stream, text: &str) {
+    match stream {
+        Stream::Stdout => out.stdout.push_str(text),
+        Stream::Stderr => out.stderr.push_str(text),
+    }
+    out.output.push_str(text);
+}
+
+fn set_phase(result: &mut RunResult, r: PhaseResult) {
+    match r.phase {
+        Phase::Compile => result.compile = Some(r),
+        Phase::Run => result.run = Some(r),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> PhaseReport {
+        PhaseReport {
+            exit_code: Some(0),
+            signal: None,
+            cpu_ms: 1,
+            wall_ms: 1,
+            memory_peak_bytes: None,
+            limit: None,
+            oom_killed: false,
+            spawn_error: None,
+        }
+    }
+
+    #[test]
+    fn verdicts_follow_the_report() {
+        assert_eq!(verdict_of(Phase::Run, &report()).0, Verdict::Ok);
+        let r = PhaseReport { exit_code: Some(3), ..report() };
+        assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::RuntimeError);
+        assert_eq!(verdict_of(Phase::Compile, &r).0, Verdict::CompileError);
+        let r = PhaseReport { exit_code: None, signal: Some(9), oom_killed: true, ..report() };
+        assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::MemoryLimit);
+        let r = PhaseReport { exit_code: None, signal: Some(11), ..report() };
+        let (v, msg) = verdict_of(Phase::Run, &r);
+        assert_eq!(v, Verdict::RuntimeError);
+        assert!(msg.unwrap().contains("SIGSEGV"));
+        let r = PhaseReport { limit: Some(LimitHit::Stdout), ..report() };
+        assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::OutputLimit);
+        let r = PhaseReport { limit: Some(LimitHit::Cpu), ..report() };
+        assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::CpuTimeLimit);
+    }
+}

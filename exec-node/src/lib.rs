@@ -1,0 +1,29 @@
+//! Tandem's execution node: runs untrusted programs in throw-away containers with every limit
+//! enforced, and streams their output while they run.
+//!
+//! The pieces, in the order a run meets them:
+//! - [`request`] checks a [`RunRequest`](tandem_shared::exec::RunRequest) and resolves its
+//!   language, files, commands and limits;
+//! - [`node`] queues it (bounded), and hands it a slot;
+//! - [`job`] starts a [`sandbox`] (a container whose entry point is `tandem-agent`), sends the
+//!   job, and turns the agent's frames into [`RunEvent`](tandem_shared::exec::RunEvent)s;
+//! - [`store`] keeps the record and the audit log; [`metrics`] counts.
+//!
+//! [`http`] serves the Piston-compatible API and Tandem's streaming endpoint; [`engine`]
+//! finds the Docker-API socket (Podman or Docker).
+
+pub mod config;
+pub mod engine;
+pub mod http;
+pub mod job;
+pub mod metrics;
+pub mod node;
+pub mod output;
+pub mod piston;
+pub mod request;
+pub mod sandbox;
+pub mod store;
+
+pub use config::NodeConfig;
+pub use engine::Engine;
+pub use node::{Node, RunHandle, StartError, SubmitError};

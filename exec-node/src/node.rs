@@ -1,0 +1,309 @@
+//! The execution node as a library: a bounded queue in front of a fixed number of sandbox
+//! slots, with records, metrics and cancellation.
+//!
+//! HTTP, the CLI and (later) the room transport all call [`Node::submit`] and consume the same
+//! [`RunEvent`] stream.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use tandem_shared::exec::{RunEvent, RunRequest, RunResult};
+use tandem_shared::language::Manifest;
+use tandem_shared::sandbox::ObservedLimits;
+use tokio::sync::{mpsc, watch, Semaphore};
+
+use crate::config::NodeConfig;
+use crate::engine::Engine;
+use crate::job::{execute, limits_mismatch, JobContext};
+use crate::metrics::{Metrics, RunLabels};
+use crate::request::{prepare, RequestError};
+use crate::sandbox::{self, Sandbox, SandboxSpec};
+use crate::store::{JobRecord, Store, StoreError};
+
+/// Events buffered per run before the producer waits for its consumer.
+const EVENT_BUFFER: usize = 256;
+
+/// Why the node did not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("runner image {0} is missing from the engine; build it with `scripts/build-runner-image.sh`")]
+    MissingImage(String),
+    #[error("the limits probe could not run a sandbox: {0}")]
+    Probe(#[from] sandbox::SandboxError),
+    #[error(
+        "the container engine does not enforce sandbox limits ({0}); rootless Podman on cgroup v1 ignores them. Use rootful Podman or Docker, or pass --allow-unenforced-limits to run anyway (unsafe)"
+    )]
+    LimitsNotEnforced(String),
+    #[error("the sandbox agent is missing at {0}; build it with `cargo build --release -p tandem-agent` or set agent_path")]
+    MissingAgent(String),
+}
+
+/// Why a run was not accepted. Nothing was run.
+#[derive(Debug, thiserror::Error)]
+pub enum SubmitError {
+    #[error(transparent)]
+    Invalid(#[from] RequestError),
+    #[error("the execution node is busy ({0} runs waiting); retry later")]
+    Busy(usize),
+    #[error("the run was cancelled before it started")]
+    CancelledBeforeStart,
+}
+
+/// A run in progress: its events, and the means to cancel it. Dropping it cancels the run.
+pub struct RunHandle {
+    pub job_id: String,
+    pub events: mpsc::Receiver<RunEvent>,
+    cancel: watch::Sender<bool>,
+}
+
+impl RunHandle {
+    pub fn cancel(&self) {
+        let _ = self.cancel.send(true);
+    }
+
+    /// Waits for the run's result, discarding the events before it.
+    pub async fn result(mut self) -> Option<RunResult> {
+        while let Some(ev) = self.events.recv().await {
+            if let RunEvent::Finished { result } = ev {
+                return Some(result);
+            }
+        }
+        None
+    }
+}
+
+impl Drop for RunHandle {
+    fn drop(&mut self) {
+        let _ = self.cancel.send(true);
+    }
+}
+
+struct Inner {
+    engine: Engine,
+    cfg: NodeConfig,
+    manifest: Manifest,
+    store: Option<Store>,
+    metrics: Metrics,
+    slots: Semaphore,
+    waiting: AtomicUsize,
+    cancels: Mutex<HashMap<String, watch::Sender<bool>>>,
+    limits: ObservedLimits,
+}
+
+/// The execution node. Cheap to clone.
+#[derive(Clone)]
+pub struct Node {
+    inner: Arc<Inner>,
+}
+
+impl Node {
+    /// Checks the agent and the images, sweeps this node's leftover sandboxes, and proves the
+    /// engine enforces limits by starting one sandbox and reading its cgroup from inside.
+    pub async fn start(engine: Engine, cfg: NodeConfig, manifest: Manifest, store: Option<Store>) -> Result<Self, StartError> {
+        if !cfg.agent_path.is_file() {
+            return Err(StartError::MissingAgent(cfg.agent_path.display().to_string()));
+        }
+        let mut images: Vec<&str> = manifest.languages().iter().map(|l| l.image.as_str()).collect();
+        images.sort();
+        images.dedup();
+        for image in &images {
+            if engine.docker.inspect_image(image).await.is_err() {
+                return Err(StartError::MissingImage(image.to_string()));
+            }
+        }
+        match sandbox::sweep(&engine, &cfg.node_id).await {
+            Ok(0) => {}
+            Ok(n) => tracing::warn!(count = n, "removed sandboxes left over from an earlier run of this node"),
+            Err(e) => tracing::warn!("could not sweep leftover sandboxes: {e}"),
+        }
+        let limits = probe_limits(&engine, &cfg, images[0]).await?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                slots: Semaphore::new(cfg.max_parallel),
+                engine,
+                cfg,
+                manifest,
+                store,
+                metrics: Metrics::default(),
+                waiting: AtomicUsize::new(0),
+                cancels: Mutex::new(HashMap::new()),
+                limits,
+            }),
+        })
+    }
+
+    pub fn manifest(&self) -> &Manifest {
+        &self.inner.manifest
+    }
+
+    pub fn config(&self) -> &NodeConfig {
+        &self.inner.cfg
+    }
+
+    pub fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The limits the start-up probe saw inside a sandbox.
+    pub fn observed_limits(&self) -> ObservedLimits {
+        self.inner.limits
+    }
+
+    pub fn metrics_text(&self) -> String {
+        self.inner.metrics.queue_depth.set(self.inner.waiting.load(Ordering::Relaxed) as i64);
+        self.inner.metrics.encode()
+    }
+
+    pub fn job_record(&self, job_id: &str) -> Result<Option<JobRecord>, StoreError> {
+        match &self.inner.store {
+            Some(s) => s.job(job_id),
+            None => Ok(None),
+        }
+    }
+
+    pub fn store(&self) -> Option<&Store> {
+        self.inner.store.as_ref()
+    }
+
+    /// Cancels a queued or running job. Returns whether it was known.
+    pub fn cancel(&self, job_id: &str) -> bool {
+        match self.inner.cancels.lock().unwrap_or_else(|e| e.into_inner()).get(job_id) {
+            Some(tx) => {
+                let _ = tx.send(true);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Accepts a run: checks it, queues it, and returns its event stream at once.
+    pub fn submit(&self, req: &RunRequest, requester: &str) -> Result<RunHandle, SubmitError> {
+        let inner = &self.inner;
+        let prep = prepare(req, &inner.manifest, &inner.cfg)?;
+        let position = inner.waiting.fetch_add(1, Ordering::SeqCst);
+        if position >= inner.cfg.max_queue {
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            inner.metrics.rejected.inc();
+            return Err(SubmitError::Busy(position));
+        }
+        let accepted = Instant::now();
+        let job_id = uuid::Uuid::new_v4().simple().to_string();
+        let (tx, rx) = mpsc::channel(EVENT_BUFFER);
+        let (cancel_tx, mut cancel_rx) = watch::channel(false);
+        inner.cancels.lock().unwrap_or_else(|e| e.into_inner()).insert(job_id.clone(), cancel_tx.clone());
+        if let Some(store) = &inner.store {
+            if let Err(e) = store.audit(&job_id, requester, &prep) {
+                tracing::error!("audit log write failed: {e}");
+            }
+        }
+        tracing::info!(job = %job_id, requester, language = %prep.language.id, position, "run accepted");
+
+        let this = self.clone();
+        let requester = requester.to_string();
+        let id = job_id.clone();
+        // Owned by the node: it ends when the run ends (every path below finishes).
+        tokio::spawn(async move {
+            let inner = &this.inner;
+            let _ = tx.try_send(RunEvent::Queued { job_id: id.clone(), position: position.saturating_sub(inner.cfg.max_parallel.saturating_sub(1)) });
+            let permit = tokio::select! {
+                p = inner.slots.acquire() => p.ok(),
+                _ = cancel_rx.wait_for(|c| *c) => None,
+            };
+            inner.waiting.fetch_sub(1, Ordering::SeqCst);
+            let result = match permit {
+                Some(_permit) => {
+                    inner.metrics.running.inc();
+                    let ctx = JobContext {
+                        engine: &inner.engine,
+                        cfg: &inner.cfg,
+                        job_id: &id,
+                        events: &tx,
+                        cancel: cancel_rx,
+                        accepted,
+                    };
+                    let r = execute(ctx, &prep).await;
+                    inner.metrics.running.dec();
+                    Some(r)
+                }
+                None => {
+                    let _ = tx.send(RunEvent::Error { message: "cancelled before it started".into() }).await;
+                    None
+                }
+            };
+            inner.cancels.lock().unwrap_or_else(|e| e.into_inner()).remove(&id);
+            if let Some(r) = result {
+                inner
+                    .metrics
+                    .runs
+                    .get_or_create(&RunLabels { language: r.language.clone(), verdict: r.verdict.as_str().into() })
+                    .inc();
+                inner.metrics.latency.observe(r.total_ms as f64 / 1000.0);
+                tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = r.total_ms, "run finished");
+                if let Some(store) = &inner.store {
+                    if let Err(e) = store.record(&requester, &r) {
+                        tracing::error!("job record write failed: {e}");
+                    }
+                }
+            }
+        });
+        Ok(RunHandle { job_id, events: rx, cancel: cancel_tx })
+    }
+
+    /// Runs a request to its end.
+    pub async fn run(&self, req: &RunRequest, requester: &str) -> Result<RunResult, SubmitError> {
+        let handle = self.submit(req, requester)?;
+        handle.result().await.ok_or(SubmitError::CancelledBeforeStart)
+    }
+
+    /// Waits until no run is queued or running (for shutdown), up to `timeout`.
+    pub async fn drain(&self, timeout: Duration) {
+        let all = self.inner.cfg.max_parallel as u32;
+        let _ = tokio::time::timeout(timeout, async {
+            while self.inner.waiting.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            let _ = self.inner.slots.acquire_many(all).await;
+        })
+        .await;
+        if let Some(store) = &self.inner.store {
+            let _ = store.flush().await;
+        }
+    }
+}
+
+/// Starts one sandbox with known limits and compares what its agent reads from its cgroup.
+pub async fn probe_limits(engine: &Engine, cfg: &NodeConfig, image: &str) -> Result<ObservedLimits, StartError> {
+    let spec = SandboxSpec {
+        image: image.into(),
+        node_id: cfg.node_id.clone(),
+        job_id: format!("probe-{}", uuid::Uuid::new_v4().simple()),
+        agent_path: cfg.agent_path.clone(),
+        memory_bytes: cfg.default_memory_bytes,
+        pids: cfg.default_pids,
+        cpu_millis: cfg.cpu_millis,
+        work_dir_bytes: cfg.work_dir_bytes,
+        tmp_bytes: cfg.tmp_bytes,
+        noexec_work: true,
+        agent_args: vec!["--probe".into()],
+    };
+    let sb = Sandbox::start(engine, &spec, Duration::from_secs(60)).await?;
+    let seen = sb.hello.limits;
+    let id = sb.id.clone();
+    drop(sb);
+    sandbox::destroy(engine.clone(), id).await;
+    match limits_mismatch(&spec, &seen) {
+        None => {
+            tracing::info!(?seen, "sandbox limits are enforced by the engine");
+            Ok(seen)
+        }
+        Some(wrong) if cfg.allow_unenforced_limits => {
+            tracing::warn!("!!! SANDBOX LIMITS ARE NOT ENFORCED ({wrong}) !!! Running anyway because allow_unenforced_limits is set: untrusted code can exhaust this machine.");
+            Ok(seen)
+        }
+        Some(wrong) => Err(StartError::LimitsNotEnforced(wrong)),
+    }
+}

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Builds the sandbox runner image `localhost/tandem-runner:1` from Debian packages, with no
+# container registry: debootstrap a Debian 13 (trixie) rootfs with the five toolchains, warm
+# what can be warmed (Go's standard-library build cache), and `podman import` it.
+#
+# Idempotent: the image carries a label with the hash of this recipe; a matching image is
+# kept as it is. For deployments with a registry, images/runner.Containerfile builds the same.
+set -euo pipefail
+
+IMAGE=${TANDEM_RUNNER_IMAGE:-localhost/tandem-runner:1}
+STATE=${TANDEM_STATE_DIR:-/var/lib/tandem}
+MIRROR=${TANDEM_DEBIAN_MIRROR:-http://deb.debian.org/debian}
+SUITE=trixie
+PACKAGES=python3,nodejs,g++,golang-go,default-jdk-headless
+here=$(cd "$(dirname "$0")" && pwd)
+recipe=$(cat "$0" "$here/warm-go.go" | sha256sum | cut -c1-16)
+
+have=$(podman image inspect --format '{{index .Labels "io.tandem.recipe"}}' "$IMAGE" 2>/dev/null || true)
+if [ "$have" = "$recipe" ]; then
+  echo "runner image $IMAGE is up to date ($recipe)"
+  exit 0
+fi
+
+rootfs="$STATE/rootfs-$SUITE-$recipe"
+if [ ! -f "$rootfs/.tandem-complete" ]; then
+  rm -rf "$rootfs.tmp"
+  mkdir -p "$STATE"
+  echo "debootstrapping $SUITE with $PACKAGES (about a minute)…"
+  debootstrap --variant=minbase --include="$PACKAGES" "$SUITE" "$rootfs.tmp" "$MIRROR" >"$STATE/debootstrap.log" 2>&1 \
+    || { tail -20 "$STATE/debootstrap.log"; echo "debootstrap failed; full log: $STATE/debootstrap.log" >&2; exit 1; }
+
+  # Warm Go's build cache for the packages interview programs import; sandboxes copy it in.
+  mkdir -p "$rootfs.tmp/opt/tandem/go-build-cache" "$rootfs.tmp/tmp/warm"
+  cp "$here/warm-go.go" "$rootfs.tmp/tmp/warm/main.go"
+  mount -t proc proc "$rootfs.tmp/proc"
+  trap 'umount "$rootfs.tmp/proc" 2>/dev/null || true' EXIT
+  chroot "$rootfs.tmp" /usr/bin/env -i PATH=/usr/bin:/bin HOME=/tmp GOCACHE=/opt/tandem/go-build-cache \
+    GO111MODULE=off GOTOOLCHAIN=local GOFLAGS=-buildvcs=false CGO_ENABLED=0 GOTELEMETRY=off \
+    sh -c 'cd /tmp/warm && go build -o /tmp/warm/warm main.go && /tmp/warm/warm'
+  umount "$rootfs.tmp/proc"
+  trap - EXIT
+  rm -rf "$rootfs.tmp/tmp/warm" "$rootfs.tmp/tmp/"* "$rootfs.tmp/root/.cache"
+  chmod -R a+rX "$rootfs.tmp/opt/tandem"
+
+  # Nothing in the image needs these; smaller images start the same but copy faster.
+  rm -rf "$rootfs.tmp"/usr/share/{doc,man,info} "$rootfs.tmp"/var/cache/apt/archives/*.deb "$rootfs.tmp"/var/lib/apt/lists/*
+  touch "$rootfs.tmp/.tandem-complete"
+  mv "$rootfs.tmp" "$rootfs"
+fi
+
+echo "importing $rootfs as $IMAGE…"
+tar -C "$rootfs" -c . | podman import \
+  --change "LABEL io.tandem.recipe=$recipe" \
+  --change "WORKDIR /work" \
+  --change "USER 1000:1000" \
+  - "$IMAGE" >/dev/null
+echo "runner image $IMAGE built ($recipe)"
+# Older rootfs trees of previous recipes are not needed any more.
+find "$STATE" -maxdepth 1 -name "rootfs-$SUITE-*" ! -name "rootfs-$SUITE-$recipe" -exec rm -rf {} + 2>/dev/null || true

@@ -1,0 +1,13 @@
+//! Tandem's contracts: the data that crosses a process or network boundary.
+//!
+//! Everything here is plain data with no I/O, so every component (the execution node, the
+//! sandbox agent, later the relay, the desktop app and the UI) agrees on one definition and a
+//! change to a contract is a visible change to this crate.
+//!
+//! - [`language`]: the language manifest (`languages.toml`), read by the node and the UI.
+//! - [`exec`]: run requests, limits, verdicts and the streamed run events (version 1).
+//! - [`sandbox`]: the framing between the node and the agent inside each sandbox.
+
+pub mod exec;
+pub mod language;
+pub mod sandbox;
