@@ -73,7 +73,9 @@ fn main() {
 fn read_job() -> Result<AgentJob, String> {
     let mut stdin = std::io::stdin().lock();
     let mut len = [0u8; 4];
-    stdin.read_exact(&mut len).map_err(|e| format!("reading job length: {e}"))?;
+    stdin
+        .read_exact(&mut len)
+        .map_err(|e| format!("reading job length: {e}"))?;
     let len = u32::from_be_bytes(len) as usize;
     if len > MAX_JOB_BYTES {
         return Err(format!("job of {len} bytes exceeds {MAX_JOB_BYTES}"));
@@ -82,7 +84,10 @@ fn read_job() -> Result<AgentJob, String> {
     stdin.read_exact(&mut buf).map_err(|e| format!("reading job: {e}"))?;
     let job: AgentJob = serde_json::from_slice(&buf).map_err(|e| format!("malformed job: {e}"))?;
     if job.version != AGENT_PROTOCOL_VERSION {
-        return Err(format!("job protocol {} but agent speaks {AGENT_PROTOCOL_VERSION}", job.version));
+        return Err(format!(
+            "job protocol {} but agent speaks {AGENT_PROTOCOL_VERSION}",
+            job.version
+        ));
     }
     Ok(job)
 }
@@ -99,7 +104,9 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| format!("creating {}: {e}", parent.display()))?;
         }
-        let data = b64.decode(&file.data).map_err(|e| format!("file {}: bad base64: {e}", file.path))?;
+        let data = b64
+            .decode(&file.data)
+            .map_err(|e| format!("file {}: bad base64: {e}", file.path))?;
         std::fs::write(&path, data).map_err(|e| format!("writing {}: {e}", file.path))?;
     }
     let reaper = phase::Reaper::start();
@@ -107,7 +114,10 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
         let stdin = b64.decode(&p.stdin).map_err(|e| format!("stdin: bad base64: {e}"))?;
         let report = phase::run_phase(p, &stdin, &job.env, i == 0, out, cg, &reaper);
         let ok = report.exit_code == Some(0) && report.limit.is_none() && !report.oom_killed;
-        out.send(FrameKind::PhaseEnd, &serde_json::to_vec(&report).expect("report serializes"));
+        out.send(
+            FrameKind::PhaseEnd,
+            &serde_json::to_vec(&report).expect("report serializes"),
+        );
         if !ok {
             break;
         }
@@ -119,7 +129,9 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
 fn safe_join(base: &Path, rel: &str) -> Result<PathBuf, String> {
     let p = Path::new(rel);
     if rel.is_empty() || !p.components().all(|c| matches!(c, Component::Normal(_))) {
-        return Err(format!("refusing path {rel:?}: must be relative and stay inside the work dir"));
+        return Err(format!(
+            "refusing path {rel:?}: must be relative and stay inside the work dir"
+        ));
     }
     Ok(base.join(p))
 }

@@ -158,9 +158,15 @@ pub fn run_phase(
     unsafe {
         cmd.pre_exec(move || {
             libc::setsid();
-            let cpu = libc::rlimit { rlim_cur: cpu_secs, rlim_max: cpu_secs + 1 };
+            let cpu = libc::rlimit {
+                rlim_cur: cpu_secs,
+                rlim_max: cpu_secs + 1,
+            };
             libc::setrlimit(libc::RLIMIT_CPU, &cpu);
-            let core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+            let core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
             libc::setrlimit(libc::RLIMIT_CORE, &core);
             Ok(())
         });
@@ -183,8 +189,26 @@ pub fn run_phase(
     }
     let limit = Arc::new(Mutex::new(None));
     let readers = [
-        child.stdout.take().map(|r| forward(r, FrameKind::Stdout, p.output_bytes, LimitHit::Stdout, out.clone(), limit.clone())),
-        child.stderr.take().map(|r| forward(r, FrameKind::Stderr, p.output_bytes, LimitHit::Stderr, out.clone(), limit.clone())),
+        child.stdout.take().map(|r| {
+            forward(
+                r,
+                FrameKind::Stdout,
+                p.output_bytes,
+                LimitHit::Stdout,
+                out.clone(),
+                limit.clone(),
+            )
+        }),
+        child.stderr.take().map(|r| {
+            forward(
+                r,
+                FrameKind::Stderr,
+                p.output_bytes,
+                LimitHit::Stderr,
+                out.clone(),
+                limit.clone(),
+            )
+        }),
     ];
 
     let mut status = None;
@@ -234,9 +258,7 @@ pub fn run_phase(
 
     report.wall_ms = start.elapsed().as_millis() as u64;
     report.cpu_ms = match (cpu_before, cg.cpu_ns()) {
-        (Some((c0, s0)), Some(c)) => {
-            c.saturating_sub(c0).saturating_sub(self_cpu_ns().saturating_sub(s0)) / 1_000_000
-        }
+        (Some((c0, s0)), Some(c)) => c.saturating_sub(c0).saturating_sub(self_cpu_ns().saturating_sub(s0)) / 1_000_000,
         _ => child_cpu_ms + orphan_cpu_ms,
     };
     // The cgroup's peak covers the sandbox's whole life, so it describes the first phase

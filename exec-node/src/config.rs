@@ -58,11 +58,24 @@ impl Default for NodeConfig {
             node_id: "default".into(),
             data_dir: PathBuf::from("/var/lib/tandem/exec"),
             agent_path: default_agent_path(),
-            max_parallel: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).max(2),
+            max_parallel: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2)
+                .max(2),
             max_queue: 256,
-            compile: PhaseBounds { default_wall_ms: 10_000, max_wall_ms: 30_000, default_cpu_ms: 10_000, max_cpu_ms: 30_000 },
+            compile: PhaseBounds {
+                default_wall_ms: 10_000,
+                max_wall_ms: 30_000,
+                default_cpu_ms: 10_000,
+                max_cpu_ms: 30_000,
+            },
             // A busy loop ends as a CPU-time verdict at 3 s; a sleeper as a wall-time verdict at 5 s.
-            run: PhaseBounds { default_wall_ms: 5_000, max_wall_ms: 20_000, default_cpu_ms: 3_000, max_cpu_ms: 20_000 },
+            run: PhaseBounds {
+                default_wall_ms: 5_000,
+                max_wall_ms: 20_000,
+                default_cpu_ms: 3_000,
+                max_cpu_ms: 20_000,
+            },
             default_memory_bytes: 256 * MIB,
             max_memory_bytes: 1024 * MIB,
             default_pids: 64,
@@ -88,7 +101,9 @@ pub fn default_agent_path() -> PathBuf {
         .and_then(|exe| {
             let dir = exe.parent()?;
             // Test binaries live one level down, in target/<profile>/deps.
-            [dir.join("tandem-agent"), dir.parent()?.join("tandem-agent")].into_iter().find(|p| p.exists())
+            [dir.join("tandem-agent"), dir.parent()?.join("tandem-agent")]
+                .into_iter()
+                .find(|p| p.exists())
         })
         .unwrap_or_else(|| PathBuf::from("/usr/lib/tandem/tandem-agent"))
 }

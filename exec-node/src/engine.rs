@@ -57,9 +57,18 @@ impl Engine {
     /// Connects to `url`, or to the first candidate socket that answers a ping.
     pub async fn connect(url: Option<&str>) -> Result<Self, EngineError> {
         if let Some(url) = url {
-            let docker = connect_url(url).map_err(|source| EngineError::Unreachable { url: url.into(), source })?;
-            docker.ping().await.map_err(|source| EngineError::Unreachable { url: url.into(), source })?;
-            return Ok(Self { docker, url: url.into() });
+            let docker = connect_url(url).map_err(|source| EngineError::Unreachable {
+                url: url.into(),
+                source,
+            })?;
+            docker.ping().await.map_err(|source| EngineError::Unreachable {
+                url: url.into(),
+                source,
+            })?;
+            return Ok(Self {
+                docker,
+                url: url.into(),
+            });
         }
         let urls = candidate_urls();
         for url in &urls {
@@ -70,7 +79,10 @@ impl Engine {
             if let Ok(docker) = connect_url(url) {
                 if docker.ping().await.is_ok() {
                     tracing::info!(engine = %url, "connected to container engine");
-                    return Ok(Self { docker, url: url.clone() });
+                    return Ok(Self {
+                        docker,
+                        url: url.clone(),
+                    });
                 }
             }
         }

@@ -38,7 +38,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let mut resp = (self.0, Json(serde_json::json!({ "message": self.1 }))).into_response();
         if self.0 == StatusCode::SERVICE_UNAVAILABLE {
-            resp.headers_mut().insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+            resp.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
         resp
     }
@@ -59,7 +60,10 @@ impl From<SubmitError> for ApiError {
 fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T, ApiError> {
     if let Some(ct) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) {
         if !ct.starts_with("application/json") {
-            return Err(ApiError(StatusCode::UNSUPPORTED_MEDIA_TYPE, format!("expected application/json, got {ct}")));
+            return Err(ApiError(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                format!("expected application/json, got {ct}"),
+            ));
         }
     }
     serde_json::from_slice(body).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
@@ -100,12 +104,21 @@ async fn execute(
     body: Bytes,
 ) -> Result<Json<ExecuteResponse>, ApiError> {
     let req: ExecuteRequest = json_body(&headers, &body)?;
-    let req = req.into_run_request().map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
+    let req = req
+        .into_run_request()
+        .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
     let result = node.run(&req, &requester(&headers, peer)).await?;
     if result.run.is_none() && result.compile.is_none() {
-        return Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, "the run could not be carried out".into()));
+        return Err(ApiError(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the run could not be carried out".into(),
+        ));
     }
-    if let Some(p) = result.run.as_ref().filter(|p| p.verdict == tandem_shared::exec::Verdict::InternalError) {
+    if let Some(p) = result
+        .run
+        .as_ref()
+        .filter(|p| p.verdict == tandem_shared::exec::Verdict::InternalError)
+    {
         return Err(ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
             p.message.clone().unwrap_or_else(|| "internal error".into()),
@@ -154,12 +167,21 @@ async fn cancel(State(node): State<Node>, Path(id): Path<String>) -> Result<Stat
     if node.cancel(&id) {
         Ok(StatusCode::ACCEPTED)
     } else {
-        Err(ApiError(StatusCode::NOT_FOUND, format!("no queued or running run {id}")))
+        Err(ApiError(
+            StatusCode::NOT_FOUND,
+            format!("no queued or running run {id}"),
+        ))
     }
 }
 
 async fn metrics(State(node): State<Node>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "application/openmetrics-text; version=1.0.0; charset=utf-8")], node.metrics_text())
+    (
+        [(
+            header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        node.metrics_text(),
+    )
 }
 
 /// Serves the API until `shutdown` resolves.
@@ -168,7 +190,10 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(node).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(node).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

@@ -4,10 +4,10 @@
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
-use tandem_shared::exec::{
-    signal_name, Phase, PhaseResult, RunEvent, RunResult, Stream, Verdict,
+use tandem_shared::exec::{signal_name, Phase, PhaseResult, RunEvent, RunResult, Stream, Verdict};
+use tandem_shared::sandbox::{
+    AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION,
 };
-use tandem_shared::sandbox::{AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION};
 use tokio::sync::{mpsc, watch};
 
 use crate::config::NodeConfig;
@@ -32,7 +32,16 @@ pub(crate) struct JobContext<'a> {
 
 /// The verdict a phase report amounts to.
 pub fn verdict_of(phase: Phase, r: &PhaseReport) -> (Verdict, Option<String>) {
-    let limit_msg = |what: &str| Some(format!("{} {what}", if phase == Phase::Compile { "compilation" } else { "program" }));
+    let limit_msg = |what: &str| {
+        Some(format!(
+            "{} {what}",
+            if phase == Phase::Compile {
+                "compilation"
+            } else {
+                "program"
+            }
+        ))
+    };
     if let Some(err) = &r.spawn_error {
         return (Verdict::InternalError, Some(err.clone()));
     }
@@ -45,7 +54,10 @@ pub fn verdict_of(phase: Phase, r: &PhaseReport) -> (Verdict, Option<String>) {
         None => {}
     }
     if r.oom_killed {
-        return (Verdict::MemoryLimit, limit_msg("was killed for exceeding the memory limit"));
+        return (
+            Verdict::MemoryLimit,
+            limit_msg("was killed for exceeding the memory limit"),
+        );
     }
     let failed = match (r.exit_code, r.signal) {
         (Some(0), None) => return (Verdict::Ok, None),
@@ -54,7 +66,10 @@ pub fn verdict_of(phase: Phase, r: &PhaseReport) -> (Verdict, Option<String>) {
         (None, None) => "ended without an exit status".into(),
     };
     match phase {
-        Phase::Compile => (Verdict::CompileError, Some(format!("compilation failed: compiler {failed}"))),
+        Phase::Compile => (
+            Verdict::CompileError,
+            Some(format!("compilation failed: compiler {failed}")),
+        ),
         Phase::Run => (Verdict::RuntimeError, Some(format!("program {failed}"))),
     }
 }
@@ -77,7 +92,14 @@ fn agent_job(prep: &PreparedRun) -> AgentJob {
     phases.push(phase(Phase::Run, &prep.run_argv, &prep.limits.run, &prep.stdin));
     AgentJob {
         version: AGENT_PROTOCOL_VERSION,
-        files: prep.files.iter().map(|(path, data)| AgentFile { path: path.clone(), data: b64.encode(data) }).collect(),
+        files: prep
+            .files
+            .iter()
+            .map(|(path, data)| AgentFile {
+                path: path.clone(),
+                data: b64.encode(data),
+            })
+            .collect(),
         seed_dirs: prep.language.seed_dirs.clone(),
         env: prep.language.env.clone(),
         phases,
@@ -148,7 +170,11 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         total_ms: 0,
     };
     let spec = sandbox_spec(prep, ctx.cfg, ctx.job_id);
-    let mut run = Run { ctx: &ctx, seq: 0, receiver_gone: false };
+    let mut run = Run {
+        ctx: &ctx,
+        seq: 0,
+        receiver_gone: false,
+    };
     match Sandbox::start(ctx.engine, &spec, HELLO_TIMEOUT).await {
         Err(e) => {
             tracing::error!(job = ctx.job_id, "sandbox failed to start: {e}");
@@ -158,7 +184,10 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
             let id = sandbox.id.clone();
             match limits_mismatch(&spec, &sandbox.hello.limits).filter(|_| !ctx.cfg.allow_unenforced_limits) {
                 Some(wrong) => {
-                    result.run = Some(internal_phase(Phase::Run, format!("the sandbox's limits are not enforced: {wrong}")));
+                    result.run = Some(internal_phase(
+                        Phase::Run,
+                        format!("the sandbox's limits are not enforced: {wrong}"),
+                    ));
                 }
                 None => {
                     run.emit(RunEvent::Started {
@@ -243,7 +272,13 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
             Ok(Some(f)) => f,
             Ok(None) if current >= phases.len() => return,
             Ok(None) => {
-                set_phase(result, internal_phase(phase, "the sandbox ended before reporting (its agent was killed)".into()));
+                set_phase(
+                    result,
+                    internal_phase(
+                        phase,
+                        "the sandbox ended before reporting (its agent was killed)".into(),
+                    ),
+                );
                 return;
             }
             Err(e) => {
@@ -260,12 +295,23 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
         }
         match kind {
             FrameKind::Stdout | FrameKind::Stderr => {
-                let (stream, idx) = if kind == FrameKind::Stdout { (Stream::Stdout, 0) } else { (Stream::Stderr, 1) };
+                let (stream, idx) = if kind == FrameKind::Stdout {
+                    (Stream::Stdout, 0)
+                } else {
+                    (Stream::Stderr, 1)
+                };
                 received[idx] += payload.len() as u64;
-                let cap = if phase == Phase::Compile { prep.limits.compile.output_bytes } else { prep.limits.run.output_bytes };
+                let cap = if phase == Phase::Compile {
+                    prep.limits.compile.output_bytes
+                } else {
+                    prep.limits.run.output_bytes
+                };
                 if received[idx] > cap {
                     // The agent enforces the cap; a stream over it means the agent is not ours.
-                    set_phase(result, internal_phase(phase, "the sandbox sent more output than its cap".into()));
+                    set_phase(
+                        result,
+                        internal_phase(phase, "the sandbox sent more output than its cap".into()),
+                    );
                     return;
                 }
                 let text = chunkers[idx].push(&payload);
@@ -275,7 +321,13 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                 append(&mut out, stream, &text);
                 let seq = run.seq;
                 run.seq += 1;
-                run.emit(RunEvent::Output { seq, phase, stream, data: text }).await;
+                run.emit(RunEvent::Output {
+                    seq,
+                    phase,
+                    stream,
+                    data: text,
+                })
+                .await;
             }
             FrameKind::PhaseEnd => {
                 for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
@@ -284,7 +336,13 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                         append(&mut out, stream, &rest);
                         let seq = run.seq;
                         run.seq += 1;
-                        run.emit(RunEvent::Output { seq, phase, stream, data: rest }).await;
+                        run.emit(RunEvent::Output {
+                            seq,
+                            phase,
+                            stream,
+                            data: rest,
+                        })
+                        .await;
                     }
                 }
                 let report: PhaseReport = match serde_json::from_slice(&payload) {
@@ -316,7 +374,10 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
             }
             FrameKind::Done => return,
             FrameKind::Fatal => {
-                set_phase(result, internal_phase(phase, format!("sandbox agent: {}", String::from_utf8_lossy(&payload))));
+                set_phase(
+                    result,
+                    internal_phase(phase, format!("sandbox agent: {}", String::from_utf8_lossy(&payload))),
+                );
                 return;
             }
             FrameKind::Hello => {}
@@ -359,18 +420,36 @@ mod tests {
     #[test]
     fn verdicts_follow_the_report() {
         assert_eq!(verdict_of(Phase::Run, &report()).0, Verdict::Ok);
-        let r = PhaseReport { exit_code: Some(3), ..report() };
+        let r = PhaseReport {
+            exit_code: Some(3),
+            ..report()
+        };
         assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::RuntimeError);
         assert_eq!(verdict_of(Phase::Compile, &r).0, Verdict::CompileError);
-        let r = PhaseReport { exit_code: None, signal: Some(9), oom_killed: true, ..report() };
+        let r = PhaseReport {
+            exit_code: None,
+            signal: Some(9),
+            oom_killed: true,
+            ..report()
+        };
         assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::MemoryLimit);
-        let r = PhaseReport { exit_code: None, signal: Some(11), ..report() };
+        let r = PhaseReport {
+            exit_code: None,
+            signal: Some(11),
+            ..report()
+        };
         let (v, msg) = verdict_of(Phase::Run, &r);
         assert_eq!(v, Verdict::RuntimeError);
         assert!(msg.unwrap().contains("SIGSEGV"));
-        let r = PhaseReport { limit: Some(LimitHit::Stdout), ..report() };
+        let r = PhaseReport {
+            limit: Some(LimitHit::Stdout),
+            ..report()
+        };
         assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::OutputLimit);
-        let r = PhaseReport { limit: Some(LimitHit::Cpu), ..report() };
+        let r = PhaseReport {
+            limit: Some(LimitHit::Cpu),
+            ..report()
+        };
         assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::CpuTimeLimit);
     }
 }

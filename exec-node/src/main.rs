@@ -11,7 +11,11 @@ use tandem_shared::exec::{RunEvent, RunRequest, SourceFile, Stream};
 use tandem_shared::language::Manifest;
 
 #[derive(Parser)]
-#[command(name = "tandem-exec", version, about = "Tandem's execution node: runs code in sandboxed containers")]
+#[command(
+    name = "tandem-exec",
+    version,
+    about = "Tandem's execution node: runs code in sandboxed containers"
+)]
 struct Cli {
     /// Docker-API URL of the container engine (default: DOCKER_HOST, then the usual Podman and Docker sockets).
     #[arg(long, global = true, env = "TANDEM_ENGINE")]
@@ -94,10 +98,13 @@ async fn main() -> Result<()> {
             std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
             let store = tandem_exec::store::Store::open(&cfg.data_dir)?;
             let node = Node::start(engine, cfg, manifest, Some(store)).await?;
-            let listener = tokio::net::TcpListener::bind(http).await.with_context(|| format!("binding {http}"))?;
+            let listener = tokio::net::TcpListener::bind(http)
+                .await
+                .with_context(|| format!("binding {http}"))?;
             tracing::info!("tandem-exec serving on http://{}", listener.local_addr()?);
             let shutdown = async {
-                let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+                let mut term =
+                    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
                 tokio::select! {
                     _ = tokio::signal::ctrl_c() => {}
                     _ = term.recv() => {}
@@ -107,15 +114,32 @@ async fn main() -> Result<()> {
             tandem_exec::http::serve(node.clone(), listener, shutdown).await?;
             node.drain(Duration::from_secs(30)).await;
         }
-        Cmd::Run { language, files, stdin, args } => {
+        Cmd::Run {
+            language,
+            files,
+            stdin,
+            args,
+        } => {
             // A CLI run is its own node: its own id (so it sweeps nothing of a server's) and no store.
             cfg.node_id = format!("cli-{}", std::process::id());
             let node = Node::start(engine, cfg, manifest, None).await?;
-            let mut req = RunRequest { language: language.clone(), args: args.clone(), ..Default::default() };
+            let mut req = RunRequest {
+                language: language.clone(),
+                args: args.clone(),
+                ..Default::default()
+            };
             for (i, path) in files.iter().enumerate() {
                 let content = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
                 let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                req.files.push(SourceFile { name: if i == 0 { name } else { name.or(Some(format!("file{i}"))) }, content, ..Default::default() });
+                req.files.push(SourceFile {
+                    name: if i == 0 {
+                        name
+                    } else {
+                        name.or(Some(format!("file{i}")))
+                    },
+                    content,
+                    ..Default::default()
+                });
             }
             req.stdin = match stdin {
                 Some(p) if p.as_os_str() == "-" => {
@@ -130,23 +154,35 @@ async fn main() -> Result<()> {
             let mut exit = 1;
             while let Some(ev) = handle.events.recv().await {
                 match ev {
-                    RunEvent::Output { stream: Stream::Stdout, data, .. } => {
+                    RunEvent::Output {
+                        stream: Stream::Stdout,
+                        data,
+                        ..
+                    } => {
                         let mut out = std::io::stdout().lock();
                         out.write_all(data.as_bytes())?;
                         out.flush()?;
                     }
-                    RunEvent::Output { stream: Stream::Stderr, data, .. } => {
+                    RunEvent::Output {
+                        stream: Stream::Stderr,
+                        data,
+                        ..
+                    } => {
                         std::io::stderr().write_all(data.as_bytes())?;
                     }
                     RunEvent::Finished { result } => {
                         let last = result.run.as_ref().or(result.compile.as_ref());
-                        let (cpu, wall, mem) = last.map(|p| (p.cpu_ms, p.wall_ms, p.memory_bytes.unwrap_or(0))).unwrap_or_default();
+                        let (cpu, wall, mem) = last
+                            .map(|p| (p.cpu_ms, p.wall_ms, p.memory_bytes.unwrap_or(0)))
+                            .unwrap_or_default();
                         eprintln!(
                             "\n[tandem] verdict: {}  cpu {cpu} ms  wall {wall} ms  memory {} KiB  total {} ms{}",
                             result.verdict.as_str(),
                             mem / 1024,
                             result.total_ms,
-                            last.and_then(|p| p.message.as_deref()).map(|m| format!("  ({m})")).unwrap_or_default()
+                            last.and_then(|p| p.message.as_deref())
+                                .map(|m| format!("  ({m})"))
+                                .unwrap_or_default()
                         );
                         exit = match result.run.as_ref() {
                             Some(r) if result.verdict == tandem_shared::exec::Verdict::Ok => r.exit_code.unwrap_or(0),

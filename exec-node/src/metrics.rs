@@ -32,11 +32,22 @@ impl Default for Metrics {
         // 10 ms … ~40 s
         let latency = Histogram::new(exponential_buckets(0.01, 2.0, 13));
         registry.register("runs", "Finished runs by language and verdict", runs.clone());
-        registry.register("rejected_busy", "Runs refused because the queue was full", rejected.clone());
+        registry.register(
+            "rejected_busy",
+            "Runs refused because the queue was full",
+            rejected.clone(),
+        );
         registry.register("queue_depth", "Runs waiting for a slot", queue_depth.clone());
         registry.register("running", "Runs executing now", running.clone());
         registry.register("run_latency_seconds", "Request accepted to verdict", latency.clone());
-        Self { registry, runs, rejected, queue_depth, running, latency }
+        Self {
+            registry,
+            runs,
+            rejected,
+            queue_depth,
+            running,
+            latency,
+        }
     }
 }
 

@@ -38,7 +38,9 @@ pub enum StartError {
         "the container engine does not enforce sandbox limits ({0}); rootless Podman on cgroup v1 ignores them. Use rootful Podman or Docker, or pass --allow-unenforced-limits to run anyway (unsafe)"
     )]
     LimitsNotEnforced(String),
-    #[error("the sandbox agent is missing at {0}; build it with `cargo build --release -p tandem-agent` or set agent_path")]
+    #[error(
+        "the sandbox agent is missing at {0}; build it with `cargo build --release -p tandem-agent` or set agent_path"
+    )]
     MissingAgent(String),
 }
 
@@ -103,7 +105,12 @@ pub struct Node {
 impl Node {
     /// Checks the agent and the images, sweeps this node's leftover sandboxes, and proves the
     /// engine enforces limits by starting one sandbox and reading its cgroup from inside.
-    pub async fn start(engine: Engine, cfg: NodeConfig, manifest: Manifest, store: Option<Store>) -> Result<Self, StartError> {
+    pub async fn start(
+        engine: Engine,
+        cfg: NodeConfig,
+        manifest: Manifest,
+        store: Option<Store>,
+    ) -> Result<Self, StartError> {
         if !cfg.agent_path.is_file() {
             return Err(StartError::MissingAgent(cfg.agent_path.display().to_string()));
         }
@@ -117,7 +124,10 @@ impl Node {
         }
         match sandbox::sweep(&engine, &cfg.node_id).await {
             Ok(0) => {}
-            Ok(n) => tracing::warn!(count = n, "removed sandboxes left over from an earlier run of this node"),
+            Ok(n) => tracing::warn!(
+                count = n,
+                "removed sandboxes left over from an earlier run of this node"
+            ),
             Err(e) => tracing::warn!("could not sweep leftover sandboxes: {e}"),
         }
         let limits = probe_limits(&engine, &cfg, images[0]).await?;
@@ -154,7 +164,10 @@ impl Node {
     }
 
     pub fn metrics_text(&self) -> String {
-        self.inner.metrics.queue_depth.set(self.inner.waiting.load(Ordering::Relaxed) as i64);
+        self.inner
+            .metrics
+            .queue_depth
+            .set(self.inner.waiting.load(Ordering::Relaxed) as i64);
         self.inner.metrics.encode()
     }
 
@@ -194,7 +207,11 @@ impl Node {
         let job_id = uuid::Uuid::new_v4().simple().to_string();
         let (tx, rx) = mpsc::channel(EVENT_BUFFER);
         let (cancel_tx, mut cancel_rx) = watch::channel(false);
-        inner.cancels.lock().unwrap_or_else(|e| e.into_inner()).insert(job_id.clone(), cancel_tx.clone());
+        inner
+            .cancels
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(job_id.clone(), cancel_tx.clone());
         if let Some(store) = &inner.store {
             if let Err(e) = store.audit(&job_id, requester, &prep) {
                 tracing::error!("audit log write failed: {e}");
@@ -208,7 +225,10 @@ impl Node {
         // Owned by the node: it ends when the run ends (every path below finishes).
         tokio::spawn(async move {
             let inner = &this.inner;
-            let _ = tx.try_send(RunEvent::Queued { job_id: id.clone(), position: position.saturating_sub(inner.cfg.max_parallel.saturating_sub(1)) });
+            let _ = tx.try_send(RunEvent::Queued {
+                job_id: id.clone(),
+                position: position.saturating_sub(inner.cfg.max_parallel.saturating_sub(1)),
+            });
             let permit = tokio::select! {
                 p = inner.slots.acquire() => p.ok(),
                 _ = cancel_rx.wait_for(|c| *c) => None,
@@ -230,7 +250,11 @@ impl Node {
                     Some(r)
                 }
                 None => {
-                    let _ = tx.send(RunEvent::Error { message: "cancelled before it started".into() }).await;
+                    let _ = tx
+                        .send(RunEvent::Error {
+                            message: "cancelled before it started".into(),
+                        })
+                        .await;
                     None
                 }
             };
@@ -239,7 +263,10 @@ impl Node {
                 inner
                     .metrics
                     .runs
-                    .get_or_create(&RunLabels { language: r.language.clone(), verdict: r.verdict.as_str().into() })
+                    .get_or_create(&RunLabels {
+                        language: r.language.clone(),
+                        verdict: r.verdict.as_str().into(),
+                    })
                     .inc();
                 inner.metrics.latency.observe(r.total_ms as f64 / 1000.0);
                 tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = r.total_ms, "run finished");
@@ -250,7 +277,11 @@ impl Node {
                 }
             }
         });
-        Ok(RunHandle { job_id, events: rx, cancel: cancel_tx })
+        Ok(RunHandle {
+            job_id,
+            events: rx,
+            cancel: cancel_tx,
+        })
     }
 
     /// Runs a request to its end.

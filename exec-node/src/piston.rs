@@ -20,7 +20,12 @@ pub struct Runtime {
 
 impl From<&Language> for Runtime {
     fn from(l: &Language) -> Self {
-        Self { language: l.id.clone(), version: l.version.clone(), aliases: l.aliases.clone(), runtime: l.runtime.clone() }
+        Self {
+            language: l.id.clone(),
+            version: l.version.clone(),
+            aliases: l.aliases.clone(),
+            runtime: l.runtime.clone(),
+        }
     }
 }
 
@@ -53,8 +58,13 @@ fn positive(v: Option<i64>) -> Option<u64> {
 
 impl ExecuteRequest {
     pub fn into_run_request(self) -> Result<RunRequest, PistonError> {
-        let language = self.language.filter(|l| !l.is_empty()).ok_or_else(|| PistonError("language is required as a string".into()))?;
-        let files = self.files.ok_or_else(|| PistonError("files is required as an array".into()))?;
+        let language = self
+            .language
+            .filter(|l| !l.is_empty())
+            .ok_or_else(|| PistonError("language is required as a string".into()))?;
+        let files = self
+            .files
+            .ok_or_else(|| PistonError("files is required as an array".into()))?;
         let mut stdin = self.stdin.unwrap_or_default();
         if !stdin.ends_with('\n') {
             stdin.push('\n'); // Piston does this; programs reading lines rely on it
@@ -107,13 +117,20 @@ impl From<&PhaseResult> for Stage {
             Verdict::Cancelled | Verdict::InternalError => Some("XX"),
         };
         // Like Piston: a limit kill reports SIGKILL and no code.
-        let killed = matches!(p.verdict, Verdict::CpuTimeLimit | Verdict::WallTimeLimit | Verdict::OutputLimit | Verdict::MemoryLimit);
+        let killed = matches!(
+            p.verdict,
+            Verdict::CpuTimeLimit | Verdict::WallTimeLimit | Verdict::OutputLimit | Verdict::MemoryLimit
+        );
         Self {
             stdout: p.stdout.clone(),
             stderr: p.stderr.clone(),
             output: p.output.clone(),
             code: if killed { None } else { p.exit_code },
-            signal: if killed { Some("SIGKILL".into()) } else { p.signal.clone() },
+            signal: if killed {
+                Some("SIGKILL".into())
+            } else {
+                p.signal.clone()
+            },
             message: p.message.clone(),
             status,
             cpu_time: p.cpu_ms,
@@ -163,6 +180,9 @@ mod tests {
     #[test]
     fn missing_language_is_piston_message() {
         let req: ExecuteRequest = serde_json::from_str(r#"{"files":[]}"#).unwrap();
-        assert_eq!(req.into_run_request().unwrap_err().0, "language is required as a string");
+        assert_eq!(
+            req.into_run_request().unwrap_err().0,
+            "language is required as a string"
+        );
     }
 }

@@ -16,7 +16,11 @@ pub enum RequestError {
     #[error("unknown language `{0}`; GET /api/v2/runtimes lists the languages this node runs")]
     UnknownLanguage(String),
     #[error("{language}-{version} runtime is unknown; this node has {language} {have}")]
-    UnknownVersion { language: String, version: String, have: String },
+    UnknownVersion {
+        language: String,
+        version: String,
+        have: String,
+    },
     #[error("files must contain at least one file")]
     NoFiles,
     #[error("too many files: {count} (at most {max})")]
@@ -73,7 +77,9 @@ fn valid_name(name: &str) -> bool {
                 && part != "."
                 && part != ".."
                 && !part.starts_with('-')
-                && part.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
+                && part
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-'))
         })
 }
 
@@ -82,7 +88,10 @@ fn decode(content: &str, encoding: Encoding, index: usize) -> Result<Vec<u8>, Re
         Encoding::Utf8 => Ok(content.as_bytes().to_vec()),
         Encoding::Base64 => base64::engine::general_purpose::STANDARD
             .decode(content.trim())
-            .map_err(|_| RequestError::BadEncoding { index, encoding: "base64" }),
+            .map_err(|_| RequestError::BadEncoding {
+                index,
+                encoding: "base64",
+            }),
         Encoding::Hex => {
             let s = content.trim();
             if s.len() % 2 != 0 {
@@ -106,11 +115,24 @@ fn bounded(field: &'static str, asked: Option<u64>, default: u64, max: u64) -> R
 }
 
 /// Resolves requested limits against the language's and the operator's defaults and maximums.
-pub fn resolve_limits(asked: &LimitsRequest, lang: &Language, cfg: &NodeConfig) -> Result<ResolvedLimits, RequestError> {
+pub fn resolve_limits(
+    asked: &LimitsRequest,
+    lang: &Language,
+    cfg: &NodeConfig,
+) -> Result<ResolvedLimits, RequestError> {
     let mib = 1024 * 1024;
-    let default_memory = lang.limits.memory_mib.map(|m| m * mib).unwrap_or(cfg.default_memory_bytes);
+    let default_memory = lang
+        .limits
+        .memory_mib
+        .map(|m| m * mib)
+        .unwrap_or(cfg.default_memory_bytes);
     let default_pids = lang.limits.pids.unwrap_or(cfg.default_pids);
-    let output = bounded("output_bytes", asked.output_bytes, cfg.default_output_bytes, cfg.max_output_bytes)?;
+    let output = bounded(
+        "output_bytes",
+        asked.output_bytes,
+        cfg.default_output_bytes,
+        cfg.max_output_bytes,
+    )?;
     let phase = |wall: (&'static str, Option<u64>),
                  cpu: (&'static str, Option<u64>),
                  mem: (&'static str, Option<u64>),
@@ -161,7 +183,12 @@ pub fn java_classes(source: &str) -> (Option<String>, Option<String>) {
                 }
             }
         }
-        if *w == "main" && i >= 2 && words[i - 1] == "void" && words[..i].iter().rev().take(4).any(|p| *p == "static") && main_class.is_none() {
+        if *w == "main"
+            && i >= 2
+            && words[i - 1] == "void"
+            && words[..i].iter().rev().take(4).any(|p| *p == "static")
+            && main_class.is_none()
+        {
             main_class = current_class.map(str::to_string);
         }
     }
@@ -170,7 +197,9 @@ pub fn java_classes(source: &str) -> (Option<String>, Option<String>) {
 
 /// Checks and prepares a request.
 pub fn prepare(req: &RunRequest, manifest: &Manifest, cfg: &NodeConfig) -> Result<PreparedRun, RequestError> {
-    let lang = manifest.find(&req.language).ok_or_else(|| RequestError::UnknownLanguage(req.language.clone()))?;
+    let lang = manifest
+        .find(&req.language)
+        .ok_or_else(|| RequestError::UnknownLanguage(req.language.clone()))?;
     if let Some(v) = req.version.as_deref() {
         if !lang.version_matches(v) {
             return Err(RequestError::UnknownVersion {
@@ -184,13 +213,22 @@ pub fn prepare(req: &RunRequest, manifest: &Manifest, cfg: &NodeConfig) -> Resul
         return Err(RequestError::NoFiles);
     }
     if req.files.len() > cfg.max_files {
-        return Err(RequestError::TooManyFiles { count: req.files.len(), max: cfg.max_files });
+        return Err(RequestError::TooManyFiles {
+            count: req.files.len(),
+            max: cfg.max_files,
+        });
     }
     if req.args.len() > cfg.max_args {
-        return Err(RequestError::TooManyArgs { count: req.args.len(), max: cfg.max_args });
+        return Err(RequestError::TooManyArgs {
+            count: req.args.len(),
+            max: cfg.max_args,
+        });
     }
     if req.stdin.len() > cfg.max_stdin_bytes {
-        return Err(RequestError::StdinTooLarge { size: req.stdin.len(), max: cfg.max_stdin_bytes });
+        return Err(RequestError::StdinTooLarge {
+            size: req.stdin.len(),
+            max: cfg.max_stdin_bytes,
+        });
     }
     let mut files = Vec::with_capacity(req.files.len());
     let mut size = 0;
@@ -198,7 +236,10 @@ pub fn prepare(req: &RunRequest, manifest: &Manifest, cfg: &NodeConfig) -> Resul
         let data = decode(&f.content, f.encoding, i)?;
         size += data.len();
         if size > cfg.max_source_bytes {
-            return Err(RequestError::ProgramTooLarge { size, max: cfg.max_source_bytes });
+            return Err(RequestError::ProgramTooLarge {
+                size,
+                max: cfg.max_source_bytes,
+            });
         }
         let name = match f.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(n) => n.trim_start_matches("./").to_string(),
@@ -221,10 +262,22 @@ pub fn prepare(req: &RunRequest, manifest: &Manifest, cfg: &NodeConfig) -> Resul
         let (main_class, public_class) = java_classes(&source);
         if let Some(public) = public_class {
             let wanted = format!("{public}.java");
-            let dir = files[0].0.rsplit_once('/').map(|(d, _)| format!("{d}/")).unwrap_or_default();
+            let dir = files[0]
+                .0
+                .rsplit_once('/')
+                .map(|(d, _)| format!("{d}/"))
+                .unwrap_or_default();
             files[0].0 = format!("{dir}{wanted}");
         }
-        class = main_class.unwrap_or_else(|| files[0].0.trim_end_matches(".java").rsplit('/').next().unwrap_or("Main").to_string());
+        class = main_class.unwrap_or_else(|| {
+            files[0]
+                .0
+                .trim_end_matches(".java")
+                .rsplit('/')
+                .next()
+                .unwrap_or("Main")
+                .to_string()
+        });
     }
     // Main file of a language with an extension gets it, so compilers recognise it.
     if !files[0].0.ends_with(&lang.extension) && lang.compile.is_some() {
@@ -238,7 +291,11 @@ pub fn prepare(req: &RunRequest, manifest: &Manifest, cfg: &NodeConfig) -> Resul
     }
 
     let main = files[0].0.clone();
-    let sources: Vec<String> = files.iter().filter(|(n, _)| n.ends_with(&lang.extension)).map(|(n, _)| n.clone()).collect();
+    let sources: Vec<String> = files
+        .iter()
+        .filter(|(n, _)| n.ends_with(&lang.extension))
+        .map(|(n, _)| n.clone())
+        .collect();
     let expand = |argv: &[String]| -> Vec<String> {
         argv.iter()
             .flat_map(|a| match a.as_str() {
@@ -268,16 +325,29 @@ mod tests {
     use tandem_shared::exec::SourceFile;
 
     fn req(lang: &str, files: Vec<SourceFile>) -> RunRequest {
-        RunRequest { language: lang.into(), files, ..Default::default() }
+        RunRequest {
+            language: lang.into(),
+            files,
+            ..Default::default()
+        }
     }
 
     fn file(name: Option<&str>, content: &str) -> SourceFile {
-        SourceFile { name: name.map(Into::into), content: content.into(), encoding: Encoding::Utf8 }
+        SourceFile {
+            name: name.map(Into::into),
+            content: content.into(),
+            encoding: Encoding::Utf8,
+        }
     }
 
     #[test]
     fn unnamed_first_file_gets_the_default_name() {
-        let p = prepare(&req("py", vec![file(None, "print(1)")]), &Manifest::bundled(), &NodeConfig::default()).unwrap();
+        let p = prepare(
+            &req("py", vec![file(None, "print(1)")]),
+            &Manifest::bundled(),
+            &NodeConfig::default(),
+        )
+        .unwrap();
         assert_eq!(p.files[0].0, "main.py");
         assert_eq!(p.run_argv, vec!["python3", "main.py"]);
     }
@@ -285,7 +355,12 @@ mod tests {
     #[test]
     fn java_file_is_named_after_its_public_class() {
         let src = "import java.util.*;\npublic class Solution {\n  public static void main(String[] a) {}\n}\n";
-        let p = prepare(&req("java", vec![file(Some("main"), src)]), &Manifest::bundled(), &NodeConfig::default()).unwrap();
+        let p = prepare(
+            &req("java", vec![file(Some("main"), src)]),
+            &Manifest::bundled(),
+            &NodeConfig::default(),
+        )
+        .unwrap();
         assert_eq!(p.files[0].0, "Solution.java");
         assert_eq!(p.run_argv.last().unwrap(), "Solution");
         assert!(p.compile_argv.unwrap().contains(&"Solution.java".to_string()));
@@ -301,7 +376,11 @@ mod tests {
     #[test]
     fn traversal_and_absolute_names_are_refused() {
         for bad in ["../x.py", "/etc/passwd", "a/../../b", "a//b", "-rf", "a b.py"] {
-            let r = prepare(&req("py", vec![file(Some(bad), "print(1)")]), &Manifest::bundled(), &NodeConfig::default());
+            let r = prepare(
+                &req("py", vec![file(Some(bad), "print(1)")]),
+                &Manifest::bundled(),
+                &NodeConfig::default(),
+            );
             assert!(matches!(r, Err(RequestError::BadFileName(_))), "{bad}: {r:?}");
         }
     }
@@ -310,19 +389,40 @@ mod tests {
     fn bad_requests_are_refused_before_running() {
         let m = Manifest::bundled();
         let cfg = NodeConfig::default();
-        assert!(matches!(prepare(&req("cobol", vec![file(None, "x")]), &m, &cfg), Err(RequestError::UnknownLanguage(_))));
-        assert_eq!(prepare(&req("py", vec![]), &m, &cfg).unwrap_err(), RequestError::NoFiles);
-        assert_eq!(prepare(&req("py", vec![file(None, "  \n")]), &m, &cfg).unwrap_err(), RequestError::EmptyProgram);
+        assert!(matches!(
+            prepare(&req("cobol", vec![file(None, "x")]), &m, &cfg),
+            Err(RequestError::UnknownLanguage(_))
+        ));
+        assert_eq!(
+            prepare(&req("py", vec![]), &m, &cfg).unwrap_err(),
+            RequestError::NoFiles
+        );
+        assert_eq!(
+            prepare(&req("py", vec![file(None, "  \n")]), &m, &cfg).unwrap_err(),
+            RequestError::EmptyProgram
+        );
         let big = "x".repeat(cfg.max_source_bytes + 1);
-        assert!(matches!(prepare(&req("py", vec![file(None, &big)]), &m, &cfg), Err(RequestError::ProgramTooLarge { .. })));
+        assert!(matches!(
+            prepare(&req("py", vec![file(None, &big)]), &m, &cfg),
+            Err(RequestError::ProgramTooLarge { .. })
+        ));
         let many = (0..40).map(|i| file(Some(&format!("f{i}.py")), "x")).collect();
-        assert!(matches!(prepare(&req("py", many), &m, &cfg), Err(RequestError::TooManyFiles { .. })));
+        assert!(matches!(
+            prepare(&req("py", many), &m, &cfg),
+            Err(RequestError::TooManyFiles { .. })
+        ));
         let mut r = req("py", vec![file(None, "x")]);
         r.stdin = "y".repeat(cfg.max_stdin_bytes + 1);
         assert!(matches!(prepare(&r, &m, &cfg), Err(RequestError::StdinTooLarge { .. })));
         let mut r = req("py", vec![file(None, "x")]);
         r.limits.run_wall_ms = Some(cfg.run.max_wall_ms + 1);
-        assert!(matches!(prepare(&r, &m, &cfg), Err(RequestError::LimitOutOfRange { field: "run_timeout", .. })));
+        assert!(matches!(
+            prepare(&r, &m, &cfg),
+            Err(RequestError::LimitOutOfRange {
+                field: "run_timeout",
+                ..
+            })
+        ));
     }
 
     #[test]
@@ -337,12 +437,20 @@ mod tests {
         assert_eq!(prepare(&req("py", vec![f]), &m, &cfg).unwrap().files[0].1, b"print(1)");
         let mut f = file(None, "zz");
         f.encoding = Encoding::Hex;
-        assert!(matches!(prepare(&req("py", vec![f]), &m, &cfg), Err(RequestError::BadEncoding { .. })));
+        assert!(matches!(
+            prepare(&req("py", vec![f]), &m, &cfg),
+            Err(RequestError::BadEncoding { .. })
+        ));
     }
 
     #[test]
     fn language_limit_defaults_apply() {
-        let p = prepare(&req("java", vec![file(None, "class Main{}")]), &Manifest::bundled(), &NodeConfig::default()).unwrap();
+        let p = prepare(
+            &req("java", vec![file(None, "class Main{}")]),
+            &Manifest::bundled(),
+            &NodeConfig::default(),
+        )
+        .unwrap();
         assert_eq!(p.limits.pids, 128);
         assert_eq!(p.limits.run.memory_bytes, 512 * 1024 * 1024);
     }

@@ -11,7 +11,8 @@ use std::time::Duration;
 
 use bollard::models::{ContainerCreateBody, HostConfig, ResourcesUlimits};
 use bollard::query_parameters::{
-    AttachContainerOptions, CreateContainerOptions, ListContainersOptions, RemoveContainerOptions, StartContainerOptions,
+    AttachContainerOptions, CreateContainerOptions, ListContainersOptions, RemoveContainerOptions,
+    StartContainerOptions,
 };
 use futures_util::{Stream, StreamExt};
 use tandem_shared::sandbox::{
@@ -36,7 +37,9 @@ pub enum SandboxError {
     Engine(#[from] bollard::errors::Error),
     #[error("sandbox agent sent a malformed stream: {0}")]
     Frame(#[from] FrameError),
-    #[error("sandbox agent did not say hello within {0:?} (is the runner image built? `scripts/build-runner-image.sh`)")]
+    #[error(
+        "sandbox agent did not say hello within {0:?} (is the runner image built? `scripts/build-runner-image.sh`)"
+    )]
     NoHello(Duration),
     #[error("sandbox agent speaks protocol {0}, this node {AGENT_PROTOCOL_VERSION}")]
     Version(u32),
@@ -79,8 +82,14 @@ pub struct Sandbox {
 fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
     let noexec = if spec.noexec_work { ",noexec" } else { "" };
     let tmpfs = HashMap::from([
-        (WORK_DIR.to_string(), format!("rw,nosuid,nodev{noexec},size={},mode=1777", spec.work_dir_bytes)),
-        ("/tmp".to_string(), format!("rw,nosuid,nodev,noexec,size={},mode=1777", spec.tmp_bytes)),
+        (
+            WORK_DIR.to_string(),
+            format!("rw,nosuid,nodev{noexec},size={},mode=1777", spec.work_dir_bytes),
+        ),
+        (
+            "/tmp".to_string(),
+            format!("rw,nosuid,nodev,noexec,size={},mode=1777", spec.tmp_bytes),
+        ),
     ]);
     let labels = HashMap::from([
         (NODE_LABEL.to_string(), spec.node_id.clone()),
@@ -104,7 +113,10 @@ fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
         tty: Some(false),
         network_disabled: Some(true),
         host_config: Some(HostConfig {
-            binds: Some(vec![format!("{}:{AGENT_PATH_IN_SANDBOX}:ro", spec.agent_path.display())]),
+            binds: Some(vec![format!(
+                "{}:{AGENT_PATH_IN_SANDBOX}:ro",
+                spec.agent_path.display()
+            )]),
             network_mode: Some("none".into()),
             readonly_rootfs: Some(true),
             tmpfs: Some(tmpfs),
@@ -120,8 +132,16 @@ fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
             // nproc is per-user across the host, so it is not how processes are limited (the
             // cgroup's pids limit is); it is only set below the host's hard limit.
             ulimits: Some(vec![
-                ResourcesUlimits { name: Some("nofile".into()), soft: Some(1024), hard: Some(1024) },
-                ResourcesUlimits { name: Some("nproc".into()), soft: Some(8192), hard: Some(8192) },
+                ResourcesUlimits {
+                    name: Some("nofile".into()),
+                    soft: Some(1024),
+                    hard: Some(1024),
+                },
+                ResourcesUlimits {
+                    name: Some("nproc".into()),
+                    soft: Some(8192),
+                    hard: Some(8192),
+                },
             ]),
             ..Default::default()
         }),
@@ -135,7 +155,13 @@ impl Sandbox {
         let name = format!("tandem-{}", spec.job_id);
         let created = engine
             .docker
-            .create_container(Some(CreateContainerOptions { name: Some(name), ..Default::default() }), create_body(spec))
+            .create_container(
+                Some(CreateContainerOptions {
+                    name: Some(name),
+                    ..Default::default()
+                }),
+                create_body(spec),
+            )
             .await?;
         let id = created.id;
         match Self::attach_and_start(engine, id.clone(), hello_timeout).await {
@@ -152,13 +178,27 @@ impl Sandbox {
             .docker
             .attach_container(
                 &id,
-                Some(AttachContainerOptions { stdin: true, stdout: true, stderr: true, stream: true, logs: false, detach_keys: None }),
+                Some(AttachContainerOptions {
+                    stdin: true,
+                    stdout: true,
+                    stderr: true,
+                    stream: true,
+                    logs: false,
+                    detach_keys: None,
+                }),
             )
             .await?;
-        engine.docker.start_container(&id, None::<StartContainerOptions>).await?;
+        engine
+            .docker
+            .start_container(&id, None::<StartContainerOptions>)
+            .await?;
         let mut sandbox = Sandbox {
             id,
-            hello: AgentHello { version: 0, limits: Default::default(), uid: 0 },
+            hello: AgentHello {
+                version: 0,
+                limits: Default::default(),
+                uid: 0,
+            },
             output: attached.output,
             input: attached.input,
             decoder: FrameDecoder::default(),
@@ -212,7 +252,11 @@ impl Sandbox {
 /// Removes a sandbox and everything in it. Never fails: a sandbox that cannot be removed now
 /// is logged and swept at the next start.
 pub async fn destroy(engine: Engine, id: String) {
-    let opts = RemoveContainerOptions { force: true, v: true, ..Default::default() };
+    let opts = RemoveContainerOptions {
+        force: true,
+        v: true,
+        ..Default::default()
+    };
     for attempt in 0..3 {
         match engine.docker.remove_container(&id, Some(opts.clone())).await {
             Ok(()) => return,
@@ -228,7 +272,11 @@ pub async fn sweep(engine: &Engine, node_id: &str) -> Result<usize, SandboxError
     let filters = HashMap::from([("label".to_string(), vec![format!("{NODE_LABEL}={node_id}")])]);
     let list = engine
         .docker
-        .list_containers(Some(ListContainersOptions { all: true, filters: Some(filters), ..Default::default() }))
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
         .await?;
     let n = list.len();
     for c in list {
@@ -244,7 +292,11 @@ pub async fn list(engine: &Engine, node_id: &str) -> Result<Vec<String>, Sandbox
     let filters = HashMap::from([("label".to_string(), vec![format!("{NODE_LABEL}={node_id}")])]);
     let list = engine
         .docker
-        .list_containers(Some(ListContainersOptions { all: true, filters: Some(filters), ..Default::default() }))
+        .list_containers(Some(ListContainersOptions {
+            all: true,
+            filters: Some(filters),
+            ..Default::default()
+        }))
         .await?;
     Ok(list.into_iter().filter_map(|c| c.id).collect())
 }

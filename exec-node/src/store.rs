@@ -62,7 +62,10 @@ pub struct AuditEntry {
 }
 
 fn now_ms() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as u64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
 }
 
 fn truncate(s: &str) -> String {
@@ -85,8 +88,15 @@ pub struct Store {
 
 impl Store {
     pub fn open(dir: &Path) -> Result<Self, StoreError> {
-        let db = sled::open(dir).map_err(|source| StoreError::Open { path: dir.display().to_string(), source })?;
-        Ok(Self { jobs: db.open_tree("jobs")?, audit: db.open_tree("audit")?, db })
+        let db = sled::open(dir).map_err(|source| StoreError::Open {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(Self {
+            jobs: db.open_tree("jobs")?,
+            audit: db.open_tree("audit")?,
+            db,
+        })
     }
 
     pub fn audit(&self, job_id: &str, requester: &str, prep: &PreparedRun) -> Result<(), StoreError> {
@@ -146,7 +156,12 @@ impl Store {
 
     /// The newest `n` audit entries, newest first.
     pub fn recent_audit(&self, n: usize) -> Result<Vec<AuditEntry>, StoreError> {
-        self.audit.iter().rev().take(n).map(|kv| Ok(serde_json::from_slice(&kv?.1)?)).collect()
+        self.audit
+            .iter()
+            .rev()
+            .take(n)
+            .map(|kv| Ok(serde_json::from_slice(&kv?.1)?))
+            .collect()
     }
 
     pub async fn flush(&self) -> Result<(), StoreError> {

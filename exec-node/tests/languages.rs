@@ -81,7 +81,10 @@ async fn check_language(c: &Case) {
         expect_verdict(&r, Verdict::CompileError);
         assert!(r.run.is_none(), "a program that does not compile is not run");
         let comp = r.compile.as_ref().unwrap();
-        assert!(!comp.stderr.is_empty() || !comp.stdout.is_empty(), "compiler said nothing: {comp:?}");
+        assert!(
+            !comp.stderr.is_empty() || !comp.stdout.is_empty(),
+            "compiler said nothing: {comp:?}"
+        );
     }
     assert_no_leftovers(&node).await;
 }
@@ -129,7 +132,9 @@ async fn output_streams_while_the_program_runs() {
     let mut chunks = Vec::new();
     while let Some(ev) = h.events.recv().await {
         match ev {
-            tandem_shared::exec::RunEvent::Output { seq, data, .. } => chunks.push((seq, data, std::time::Instant::now())),
+            tandem_shared::exec::RunEvent::Output { seq, data, .. } => {
+                chunks.push((seq, data, std::time::Instant::now()))
+            }
             tandem_shared::exec::RunEvent::Finished { result } => {
                 expect_verdict(&result, Verdict::Ok);
                 break;
@@ -140,5 +145,8 @@ async fn output_streams_while_the_program_runs() {
     let text: String = chunks.iter().map(|c| c.1.as_str()).collect();
     assert_eq!(text, "0\n1\n2\n");
     assert!(chunks.len() >= 3, "lines arrived as separate chunks: {chunks:?}");
-    assert!(chunks.windows(2).all(|w| w[1].0 == w[0].0 + 1), "sequence numbers count up");
+    assert!(
+        chunks.windows(2).all(|w| w[1].0 == w[0].0 + 1),
+        "sequence numbers count up"
+    );
 }

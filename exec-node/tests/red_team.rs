@@ -23,7 +23,10 @@ while True:
     let res = run(&node, &r).await;
     assert_ne!(res.verdict, Verdict::Ok, "{res:#?}");
     assert!(
-        matches!(res.verdict, Verdict::WallTimeLimit | Verdict::CpuTimeLimit | Verdict::MemoryLimit),
+        matches!(
+            res.verdict,
+            Verdict::WallTimeLimit | Verdict::CpuTimeLimit | Verdict::MemoryLimit
+        ),
         "{res:#?}"
     );
     assert_no_leftovers(&node).await;
@@ -48,7 +51,10 @@ async fn cpu_bound_loop_hits_the_cpu_limit() {
 #[tokio::test]
 async fn sleeping_program_hits_the_wall_limit() {
     let node = node().await;
-    let mut r = req("python", "import time\nprint('going to sleep', flush=True)\ntime.sleep(60)");
+    let mut r = req(
+        "python",
+        "import time\nprint('going to sleep', flush=True)\ntime.sleep(60)",
+    );
     r.limits.run_wall_ms = Some(1500);
     let res = run(&node, &r).await;
     expect_verdict(&res, Verdict::WallTimeLimit);
@@ -66,7 +72,10 @@ async fn memory_bomb_is_killed_by_the_oom_killer() {
     let res = run(&node, &r).await;
     expect_verdict(&res, Verdict::MemoryLimit);
     let p = res.run.as_ref().unwrap();
-    assert!(p.memory_bytes.unwrap_or(0) >= 100 * 1024 * 1024, "peak memory reported: {p:?}");
+    assert!(
+        p.memory_bytes.unwrap_or(0) >= 100 * 1024 * 1024,
+        "peak memory reported: {p:?}"
+    );
 }
 
 #[tokio::test]
@@ -202,13 +211,22 @@ async fn a_flood_of_output_is_capped_and_node_memory_stays_bounded() {
 
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap();
-    status.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()).unwrap()
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap()
 }
 
 #[tokio::test]
 async fn binary_output_is_delivered_as_text_without_failing() {
     let node = node().await;
-    let res = run_code(&node, "python", "import sys\nsys.stdout.buffer.write(bytes(range(256)) + b'\\xff\\xfeend')").await;
+    let res = run_code(
+        &node,
+        "python",
+        "import sys\nsys.stdout.buffer.write(bytes(range(256)) + b'\\xff\\xfeend')",
+    )
+    .await;
     expect_verdict(&res, Verdict::Ok);
     let out = stdout(&res);
     assert!(out.contains('\u{FFFD}') && out.ends_with("end"), "{out:?}");
@@ -217,10 +235,14 @@ async fn binary_output_is_delivered_as_text_without_failing() {
 #[tokio::test]
 async fn background_process_does_not_outlive_the_run() {
     let node = node().await;
-    let code = "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('left a sleeper')";
+    let code =
+        "import subprocess\nsubprocess.Popen(['sleep', '1000'], start_new_session=True)\nprint('left a sleeper')";
     let res = run_code(&node, "python", code).await;
     expect_verdict(&res, Verdict::Ok);
-    assert!(res.run.as_ref().unwrap().wall_ms < 3000, "the run did not wait for the sleeper");
+    assert!(
+        res.run.as_ref().unwrap().wall_ms < 3000,
+        "the run did not wait for the sleeper"
+    );
     assert_no_leftovers(&node).await;
 }
 
@@ -232,7 +254,10 @@ async fn compile_time_abuse_is_limited() {
     let res = run(&node, &r).await;
     assert!(res.run.is_none(), "{res:#?}");
     assert!(
-        matches!(res.verdict, Verdict::CompileError | Verdict::WallTimeLimit | Verdict::CpuTimeLimit | Verdict::MemoryLimit),
+        matches!(
+            res.verdict,
+            Verdict::CompileError | Verdict::WallTimeLimit | Verdict::CpuTimeLimit | Verdict::MemoryLimit
+        ),
         "{res:#?}"
     );
     assert_no_leftovers(&node).await;
@@ -257,7 +282,9 @@ async fn ten_parallel_runs_all_succeed() {
 #[tokio::test]
 async fn cancelling_a_run_kills_it() {
     let node = node().await;
-    let h = node.submit(&req("python", "import time\ntime.sleep(30)"), "test").unwrap();
+    let h = node
+        .submit(&req("python", "import time\ntime.sleep(30)"), "test")
+        .unwrap();
     let node2 = node.clone();
     let id = h.job_id.clone();
     tokio::spawn(async move {

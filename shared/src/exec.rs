@@ -193,9 +193,18 @@ pub enum RunEvent {
     /// Waiting for a slot; `position` 0 means next.
     Queued { job_id: String, position: usize },
     /// A sandbox took the job.
-    Started { job_id: String, language: String, version: String },
+    Started {
+        job_id: String,
+        language: String,
+        version: String,
+    },
     /// A chunk of output; `seq` counts chunks of the whole run from 0.
-    Output { seq: u64, phase: Phase, stream: Stream, data: String },
+    Output {
+        seq: u64,
+        phase: Phase,
+        stream: Stream,
+        data: String,
+    },
     /// A phase ended.
     PhaseFinished { result: PhaseResult },
     /// The run ended; always the last event of a run that started.
@@ -236,9 +245,17 @@ mod tests {
 
     #[test]
     fn events_are_tagged_snake_case() {
-        let e = RunEvent::Output { seq: 3, phase: Phase::Run, stream: Stream::Stderr, data: "x".into() };
+        let e = RunEvent::Output {
+            seq: 3,
+            phase: Phase::Run,
+            stream: Stream::Stderr,
+            data: "x".into(),
+        };
         let json = serde_json::to_string(&e).unwrap();
-        assert_eq!(json, r#"{"type":"output","seq":3,"phase":"run","stream":"stderr","data":"x"}"#);
+        assert_eq!(
+            json,
+            r#"{"type":"output","seq":3,"phase":"run","stream":"stderr","data":"x"}"#
+        );
         assert_eq!(serde_json::from_str::<RunEvent>(&json).unwrap(), e);
     }
 
@@ -251,8 +268,7 @@ mod tests {
 
     #[test]
     fn minimal_request_parses() {
-        let r: RunRequest =
-            serde_json::from_str(r#"{"language":"py","files":[{"content":"print(1)"}]}"#).unwrap();
+        let r: RunRequest = serde_json::from_str(r#"{"language":"py","files":[{"content":"print(1)"}]}"#).unwrap();
         assert_eq!(r.files[0].encoding, Encoding::Utf8);
         assert_eq!(r.limits, LimitsRequest::default());
     }

@@ -125,7 +125,10 @@ impl Manifest {
     pub fn parse(text: &str) -> Result<Self, ManifestError> {
         let file: ManifestFile = toml::from_str(text)?;
         if file.schema != Self::SCHEMA {
-            return Err(ManifestError::Schema { found: file.schema, expected: Self::SCHEMA });
+            return Err(ManifestError::Schema {
+                found: file.schema,
+                expected: Self::SCHEMA,
+            });
         }
         let mut seen = std::collections::HashSet::new();
         for lang in &file.languages {
@@ -142,7 +145,9 @@ impl Manifest {
                 }
             }
         }
-        Ok(Self { languages: file.languages })
+        Ok(Self {
+            languages: file.languages,
+        })
     }
 
     /// All languages, in manifest order.
@@ -200,6 +205,9 @@ mod tests {
     #[test]
     fn unknown_schema_is_rejected() {
         let text = BUNDLED_MANIFEST.replace("schema = 1", "schema = 9");
-        assert!(matches!(Manifest::parse(&text), Err(ManifestError::Schema { found: 9, .. })));
+        assert!(matches!(
+            Manifest::parse(&text),
+            Err(ManifestError::Schema { found: 9, .. })
+        ));
     }
 }

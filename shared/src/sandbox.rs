@@ -230,7 +230,10 @@ mod tests {
             while let Some(f) = d.next_frame().unwrap() {
                 got.push(f);
             }
-            assert_eq!(got, vec![(FrameKind::Stdout, b"hello".to_vec()), (FrameKind::Done, vec![])]);
+            assert_eq!(
+                got,
+                vec![(FrameKind::Stdout, b"hello".to_vec()), (FrameKind::Done, vec![])]
+            );
             assert_eq!(d.pending(), 0);
         }
     }

@@ -12,8 +12,12 @@ pub async fn node() -> Node {
 
 pub async fn node_with(mut cfg: NodeConfig) -> Node {
     cfg.node_id = format!("test-{}", uuid_like());
-    let engine = Engine::connect(std::env::var("TANDEM_ENGINE").ok().as_deref()).await.expect("container engine");
-    Node::start(engine, cfg, Manifest::bundled(), None).await.expect("node starts")
+    let engine = Engine::connect(std::env::var("TANDEM_ENGINE").ok().as_deref())
+        .await
+        .expect("container engine");
+    Node::start(engine, cfg, Manifest::bundled(), None)
+        .await
+        .expect("node starts")
 }
 
 pub fn uuid_like() -> String {
@@ -25,7 +29,11 @@ pub fn uuid_like() -> String {
 pub fn req(lang: &str, code: &str) -> RunRequest {
     RunRequest {
         language: lang.into(),
-        files: vec![SourceFile { name: None, content: code.into(), ..Default::default() }],
+        files: vec![SourceFile {
+            name: None,
+            content: code.into(),
+            ..Default::default()
+        }],
         ..Default::default()
     }
 }
@@ -50,6 +58,8 @@ pub fn expect_verdict(r: &RunResult, v: Verdict) {
 
 /// Asserts that no sandbox of this node is left.
 pub async fn assert_no_leftovers(node: &Node) {
-    let left = tandem_exec::sandbox::list(node.engine(), &node.config().node_id).await.unwrap();
+    let left = tandem_exec::sandbox::list(node.engine(), &node.config().node_id)
+        .await
+        .unwrap();
     assert!(left.is_empty(), "sandboxes left behind: {left:?}");
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Sets everything up (like start.sh, without starting the product), then runs every test:
+# formatting, unit tests, and the integration tests against real containers.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/.." && pwd)
+cd "$root"
+# A shared build cache between checkouts of this repo on this machine (never a substitute for
+# the install steps above, which run every time).
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tandem/target}
+export TANDEM_PROFILE=${TANDEM_PROFILE:-debug}
+mkdir -p "$CARGO_TARGET_DIR"
+"$here/setup.sh"
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+echo "==> building every binary"
+cargo build --locked --workspace --bins
+echo "==> cargo test"
+cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}"
+
+echo "==> checking that no sandbox or tandem container is left behind"
+left=$(podman ps -a --filter label=io.tandem.exec.node --format '{{.Names}}' | grep -v '^$' || true)
+if [ -n "$left" ]; then
+  echo "containers left behind: $left" >&2
+  exit 1
+fi
+echo "no leftovers"
