@@ -101,13 +101,13 @@ fn forward(
                 Ok(0) | Err(_) => return,
                 Ok(n) => n,
             };
-            if total >= cap {
-                continue; // over the cap: drain and drop until the writers are gone
-            }
-            let keep = (cap - total).min(n as u64) as usize;
+            let keep = cap.saturating_sub(total).min(n as u64) as usize;
             total += n as u64;
-            out.send(kind, &buf[..keep]);
+            if keep > 0 {
+                out.send(kind, &buf[..keep]);
+            }
             if total > cap {
+                // Over the cap: stop the program, then drain and drop until the writers are gone.
                 set_limit(&limit, hit);
                 kill_all();
             }

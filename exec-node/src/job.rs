@@ -453,3 +453,60 @@ mod tests {
         assert_eq!(verdict_of(Phase::Run, &r).0, Verdict::CpuTimeLimit);
     }
 }
+
+#[cfg(test)]
+mod limit_tests {
+    use super::*;
+    use tandem_shared::sandbox::ObservedLimits;
+
+    fn spec() -> SandboxSpec {
+        SandboxSpec {
+            image: "x".into(),
+            node_id: "n".into(),
+            job_id: "j".into(),
+            agent_path: "/a".into(),
+            memory_bytes: 256 << 20,
+            pids: 64,
+            cpu_millis: 1000,
+            work_dir_bytes: 1,
+            tmp_bytes: 1,
+            noexec_work: true,
+            agent_args: vec![],
+        }
+    }
+
+    #[test]
+    fn enforced_limits_match() {
+        let seen = ObservedLimits {
+            memory_bytes: Some(256 << 20),
+            memory_swap_bytes: Some(256 << 20),
+            pids: Some(64),
+            cpu_millis: Some(1000),
+            cgroup_version: 1,
+        };
+        assert_eq!(limits_mismatch(&spec(), &seen), None);
+    }
+
+    #[test]
+    fn ignored_limits_are_detected() {
+        // What rootless Podman on cgroup v1 gives: no limit at all.
+        let seen = ObservedLimits {
+            cgroup_version: 1,
+            ..Default::default()
+        };
+        let wrong = limits_mismatch(&spec(), &seen).unwrap();
+        assert!(
+            wrong.contains("memory") && wrong.contains("pids") && wrong.contains("cpu"),
+            "{wrong}"
+        );
+        // Swap allowed on top of memory is also a hole.
+        let seen = ObservedLimits {
+            memory_bytes: Some(256 << 20),
+            memory_swap_bytes: Some(512 << 20),
+            pids: Some(64),
+            cpu_millis: Some(1000),
+            cgroup_version: 1,
+        };
+        assert!(limits_mismatch(&spec(), &seen).unwrap().contains("swap"));
+    }
+}

@@ -126,6 +126,11 @@ pub fn resolve_limits(
         .memory_mib
         .map(|m| m * mib)
         .unwrap_or(cfg.default_memory_bytes);
+    let default_compile_memory = lang
+        .limits
+        .compile_memory_mib
+        .map(|m| m * mib)
+        .unwrap_or(default_memory);
     let default_pids = lang.limits.pids.unwrap_or(cfg.default_pids);
     let output = bounded(
         "output_bytes",
@@ -135,12 +140,12 @@ pub fn resolve_limits(
     )?;
     let phase = |wall: (&'static str, Option<u64>),
                  cpu: (&'static str, Option<u64>),
-                 mem: (&'static str, Option<u64>),
+                 mem: (&'static str, Option<u64>, u64),
                  b: &crate::config::PhaseBounds| {
         Ok::<_, RequestError>(PhaseLimits {
             wall_ms: bounded(wall.0, wall.1, b.default_wall_ms, b.max_wall_ms)?,
             cpu_ms: bounded(cpu.0, cpu.1, b.default_cpu_ms, b.max_cpu_ms)?,
-            memory_bytes: bounded(mem.0, mem.1, default_memory, cfg.max_memory_bytes)?,
+            memory_bytes: bounded(mem.0, mem.1, mem.2, cfg.max_memory_bytes)?,
             output_bytes: output,
         })
     };
@@ -148,13 +153,17 @@ pub fn resolve_limits(
         compile: phase(
             ("compile_timeout", asked.compile_wall_ms),
             ("compile_cpu_time", asked.compile_cpu_ms),
-            ("compile_memory_limit", asked.compile_memory_bytes),
+            (
+                "compile_memory_limit",
+                asked.compile_memory_bytes,
+                default_compile_memory,
+            ),
             &cfg.compile,
         )?,
         run: phase(
             ("run_timeout", asked.run_wall_ms),
             ("run_cpu_time", asked.run_cpu_ms),
-            ("run_memory_limit", asked.run_memory_bytes),
+            ("run_memory_limit", asked.run_memory_bytes, default_memory),
             &cfg.run,
         )?,
         pids: bounded("pids", asked.pids, default_pids, cfg.max_pids)?,

@@ -295,3 +295,15 @@ async fn cancelling_a_run_kills_it() {
     expect_verdict(&res, Verdict::Cancelled);
     assert_no_leftovers(&node).await;
 }
+
+#[tokio::test]
+async fn run_memory_below_compile_memory_is_still_enforced() {
+    // C++ compiles with 512 MiB, so the sandbox has 512 MiB; the program itself gets 256 MiB,
+    // enforced by the agent watching the cgroup.
+    let node = node().await;
+    let code = "#include <cstdlib>\n#include <cstring>\n#include <cstdio>\nint main() { for (int i = 0; i < 64; i++) { char* p = (char*)malloc(16 << 20); memset(p, 1, 16 << 20); std::printf(\"%d\\n\", i); std::fflush(stdout); } }";
+    let res = run_code(&node, "cpp", code).await;
+    expect_verdict(&res, Verdict::MemoryLimit);
+    let printed = stdout(&res).lines().count();
+    assert!(printed < 20, "allocated {printed} x 16 MiB before being stopped");
+}

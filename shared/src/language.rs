@@ -26,8 +26,10 @@ pub enum ManifestError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LanguageLimits {
-    /// Memory for the sandbox, in MiB.
+    /// Memory for the run phase (and compile phase unless `compile_memory_mib` says), in MiB.
     pub memory_mib: Option<u64>,
+    /// Memory for the compile phase, in MiB (compilers often need more than programs).
+    pub compile_memory_mib: Option<u64>,
     /// Maximum number of processes and threads in the sandbox.
     pub pids: Option<u64>,
 }

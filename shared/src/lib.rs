@@ -9,5 +9,11 @@
 //! - [`sandbox`]: the framing between the node and the agent inside each sandbox.
 
 pub mod exec;
+#[cfg(feature = "room")]
+pub mod invite;
 pub mod language;
+#[cfg(feature = "room")]
+pub mod protocol;
+#[cfg(feature = "room")]
+pub mod room;
 pub mod sandbox;

@@ -53,7 +53,18 @@ pub fn stdout(r: &RunResult) -> &str {
 /// Fails with everything the run said, so a red test explains itself.
 #[track_caller]
 pub fn expect_verdict(r: &RunResult, v: Verdict) {
-    assert_eq!(r.verdict, v, "unexpected verdict; full result: {r:#?}");
+    if r.verdict != v {
+        let mut shown = format!("{r:#?}");
+        if shown.len() > 4000 {
+            let mut end = 4000;
+            while !shown.is_char_boundary(end) {
+                end -= 1;
+            }
+            shown.truncate(end);
+            shown.push_str("…");
+        }
+        panic!("expected {v:?}, got {:?}; result: {shown}", r.verdict);
+    }
 }
 
 /// Asserts that no sandbox of this node is left.

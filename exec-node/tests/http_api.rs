@@ -1,0 +1,280 @@
+//! The real `tandem-exec serve` binary: Piston v2 compatibility, the streaming endpoint, bad
+//! input, records that survive a restart, and metrics.
+
+mod common;
+
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    url: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // SIGTERM: the node drains and removes its sandboxes.
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+async fn serve(data: &std::path::Path, node_id: &str) -> Server {
+    let port = free_port();
+    let config = data.join("node.toml");
+    std::fs::write(&config, format!("node_id = \"{node_id}\"\nmax_parallel = 2\n")).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_tandem-exec"))
+        .args([
+            "--config",
+            config.to_str().unwrap(),
+            "serve",
+            "--http",
+            &format!("127.0.0.1:{port}"),
+        ])
+        .arg("--data")
+        .arg(data.join("db"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    for _ in 0..600 {
+        if client.get(format!("{url}/healthz")).send().await.is_ok() {
+            return Server { child, url };
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("tandem-exec serve did not come up");
+}
+
+fn tempdir() -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("tandem-http-test-{}", common::uuid_like()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+async fn post(url: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new().post(url).json(&body).send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn piston_clients_work_unchanged_and_records_survive_a_restart() {
+    let dir = tempdir();
+    let node_id = format!("http-{}", common::uuid_like());
+    let server = serve(&dir, &node_id).await;
+
+    let runtimes: Value = reqwest::get(format!("{}/api/v2/runtimes", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let langs: Vec<&str> = runtimes
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["language"].as_str().unwrap())
+        .collect();
+    for l in ["javascript", "python", "java", "cpp", "go"] {
+        assert!(langs.contains(&l), "{runtimes}");
+    }
+    let py = runtimes
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["language"] == "python")
+        .unwrap();
+    assert!(py["aliases"].as_array().unwrap().contains(&json!("py")));
+
+    // Exactly what a Piston client sends: alias, version selector, unnamed file, stdin.
+    let (status, body) = post(
+        &format!("{}/api/v2/execute", server.url),
+        json!({"language": "py", "version": "3.x", "files": [{"content": "print(input()[::-1])"}], "stdin": "abc"}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["language"], "python");
+    assert_eq!(body["run"]["stdout"], "cba\n");
+    assert_eq!(body["run"]["output"], "cba\n");
+    assert_eq!(body["run"]["code"], 0);
+    assert_eq!(body["run"]["signal"], Value::Null);
+    assert_eq!(body["run"]["status"], Value::Null);
+    assert!(
+        body.get("compile").is_none(),
+        "interpreted languages have no compile stage: {body}"
+    );
+
+    // Compiled, failing at run time.
+    let (status, body) = post(
+        &format!("{}/api/v2/execute", server.url),
+        json!({"language": "c++", "version": "*", "files": [{"name": "x.cpp", "content": "int main(){return 7;}"}]}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["compile"]["code"], 0);
+    assert_eq!(body["run"]["code"], 7);
+    assert_eq!(body["run"]["status"], "RE");
+
+    // A time limit, Piston style.
+    let (status, body) = post(
+        &format!("{}/api/v2/execute", server.url),
+        json!({"language": "python", "version": "*", "files": [{"content": "import time\ntime.sleep(10)"}], "run_timeout": 500}),
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["run"]["status"], "TO");
+    assert_eq!(body["run"]["signal"], "SIGKILL");
+
+    // The streaming endpoint: events in order, output while it runs, then the verdict.
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/tandem/v1/runs", server.url))
+        .json(&json!({"language": "python", "files": [{"content": "for i in range(3): print(i)"}]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    let kinds: Vec<&str> = events.iter().map(|e| e["type"].as_str().unwrap()).collect();
+    assert_eq!(kinds.first(), Some(&"queued"), "{kinds:?}");
+    assert_eq!(kinds.get(1), Some(&"started"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"finished"), "{kinds:?}");
+    let out: String = events
+        .iter()
+        .filter(|e| e["type"] == "output")
+        .map(|e| e["data"].as_str().unwrap())
+        .collect();
+    assert_eq!(out, "0\n1\n2\n");
+    let job_id = events.last().unwrap()["result"]["job_id"].as_str().unwrap().to_string();
+
+    // Metrics count what happened.
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("tandem_exec_runs_total{language=\"python\",verdict=\"ok\"}"),
+        "{metrics}"
+    );
+    assert!(metrics.contains("tandem_exec_run_latency_seconds_bucket"), "{metrics}");
+
+    // The record survives a restart of the node.
+    drop(server);
+    let server = serve(&dir, &node_id).await;
+    let rec: Value = reqwest::get(format!("{}/api/tandem/v1/runs/{job_id}", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["verdict"], "ok");
+    assert_eq!(rec["language"], "python");
+    assert_eq!(rec["stdout"], "0\n1\n2\n");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_nothing_runs() {
+    let dir = tempdir();
+    let node_id = format!("http-bad-{}", common::uuid_like());
+    let server = serve(&dir, &node_id).await;
+    let exec = format!("{}/api/v2/execute", server.url);
+    let many: Vec<Value> = (0..40)
+        .map(|i| json!({"name": format!("f{i}.py"), "content": "x"}))
+        .collect();
+    let cases = vec![
+        (
+            json!({"language": "cobol", "version": "*", "files": [{"content": "x"}]}),
+            "unknown language",
+        ),
+        (
+            json!({"language": "python", "version": "*", "files": [{"content": "   "}]}),
+            "empty",
+        ),
+        (
+            json!({"language": "python", "version": "*", "files": [{"content": "x".repeat(1_100_000)}]}),
+            "bytes",
+        ),
+        (
+            json!({"language": "python", "version": "*", "files": many}),
+            "too many files",
+        ),
+        (
+            json!({"language": "python", "version": "*", "files": [{"name": "../x.py", "content": "print(1)"}]}),
+            "not allowed",
+        ),
+        (
+            json!({"language": "python", "version": "*", "files": [{"content": "print(1)"}], "stdin": "y".repeat(1_100_000)}),
+            "stdin",
+        ),
+        (
+            json!({"language": "python", "version": "9", "files": [{"content": "print(1)"}]}),
+            "unknown",
+        ),
+        (
+            json!({"version": "*", "files": [{"content": "print(1)"}]}),
+            "language is required",
+        ),
+        (
+            json!({"language": "python", "files": [{"content": "print(1)"}], "run_timeout": 999999999}),
+            "run_timeout",
+        ),
+    ];
+    for (body, expect) in cases {
+        let (status, answer) = post(&exec, body.clone()).await;
+        assert!((400..500).contains(&status), "{status} for {body}");
+        let msg = answer["message"].as_str().unwrap_or_default();
+        assert!(msg.contains(expect), "message {msg:?} should mention {expect:?}");
+    }
+    // Malformed JSON.
+    let resp = reqwest::Client::new()
+        .post(&exec)
+        .header("content-type", "application/json")
+        .body("{\"language\": ")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    let answer: Value = resp.json().await.unwrap();
+    assert!(answer["message"].as_str().unwrap().contains("malformed JSON"));
+    // A body over the limit.
+    let resp = reqwest::Client::new()
+        .post(&exec)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 5 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 413);
+
+    // Nothing of the above ran.
+    let metrics = reqwest::get(format!("{}/metrics", server.url))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!metrics.contains("tandem_exec_runs_total{"), "{metrics}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
