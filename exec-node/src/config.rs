@@ -50,6 +50,12 @@ pub struct NodeConfig {
     pub max_args: usize,
     /// Run even if the engine does not enforce limits. Dangerous: logs a loud warning.
     pub allow_unenforced_limits: bool,
+    /// Pre-started sandboxes kept per language even with no demand (0 allowed).
+    pub pool_floor: usize,
+    /// Most pre-started sandboxes per language under demand.
+    pub pool_ceiling: usize,
+    /// Languages that get pre-started sandboxes; empty means all.
+    pub pool_languages: Vec<String>,
 }
 
 impl Default for NodeConfig {
@@ -90,6 +96,9 @@ impl Default for NodeConfig {
             max_stdin_bytes: MIB as usize,
             max_args: 64,
             allow_unenforced_limits: false,
+            pool_floor: 1,
+            pool_ceiling: 4,
+            pool_languages: Vec::new(),
         }
     }
 }

@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, watch};
 use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::output::{PhaseOutput, Utf8Chunker};
+use crate::pool::Pool;
 use crate::request::PreparedRun;
 use crate::sandbox::{destroy, Sandbox, SandboxSpec};
 
@@ -23,6 +24,7 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 
 pub(crate) struct JobContext<'a> {
     pub engine: &'a Engine,
+    pub pool: Option<&'a Pool>,
     pub cfg: &'a NodeConfig,
     pub job_id: &'a str,
     pub events: &'a mpsc::Sender<RunEvent>,
@@ -107,17 +109,34 @@ fn agent_job(prep: &PreparedRun) -> AgentJob {
 }
 
 pub(crate) fn sandbox_spec(prep: &PreparedRun, cfg: &NodeConfig, job_id: &str) -> SandboxSpec {
+    spec_for(&prep.language, &prep.limits, cfg, job_id)
+}
+
+/// The sandbox a run of `lang` under `limits` needs.
+pub(crate) fn spec_for(
+    lang: &tandem_shared::language::Language,
+    limits: &tandem_shared::exec::ResolvedLimits,
+    cfg: &NodeConfig,
+    job_id: &str,
+) -> SandboxSpec {
+    // The engine cannot change a running container's memory limit, so the sandbox gets the
+    // larger of the two phases' and the agent holds the run phase to its own.
+    let memory_bytes = if lang.compile.is_some() {
+        limits.compile.memory_bytes.max(limits.run.memory_bytes)
+    } else {
+        limits.run.memory_bytes
+    };
     SandboxSpec {
-        image: prep.language.image.clone(),
+        image: lang.image.clone(),
         node_id: cfg.node_id.clone(),
         job_id: job_id.to_string(),
         agent_path: cfg.agent_path.clone(),
-        memory_bytes: prep.sandbox_memory(),
-        pids: prep.limits.pids,
-        cpu_millis: prep.limits.cpu_millis,
+        memory_bytes,
+        pids: limits.pids,
+        cpu_millis: limits.cpu_millis,
         work_dir_bytes: cfg.work_dir_bytes,
         tmp_bytes: cfg.tmp_bytes,
-        noexec_work: prep.language.noexec_work,
+        noexec_work: lang.noexec_work,
         agent_args: vec![],
     }
 }
@@ -175,13 +194,19 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         seq: 0,
         receiver_gone: false,
     };
-    match Sandbox::start(ctx.engine, &spec, HELLO_TIMEOUT).await {
+    let pooled = ctx.pool.and_then(|p| p.take(&spec));
+    let started = match pooled {
+        Some(sb) => Ok(sb),
+        None => Sandbox::start(ctx.engine, &spec, HELLO_TIMEOUT).await,
+    };
+    let mut used = None;
+    match started {
         Err(e) => {
             tracing::error!(job = ctx.job_id, "sandbox failed to start: {e}");
             result.run = Some(internal_phase(Phase::Run, e.to_string()));
         }
         Ok(mut sandbox) => {
-            let id = sandbox.id.clone();
+            used = Some(sandbox.id.clone());
             match limits_mismatch(&spec, &sandbox.hello.limits).filter(|_| !ctx.cfg.allow_unenforced_limits) {
                 Some(wrong) => {
                     result.run = Some(internal_phase(
@@ -199,8 +224,6 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
                     drive(&mut run, &mut sandbox, prep, &mut result).await;
                 }
             }
-            drop(sandbox);
-            destroy(ctx.engine.clone(), id).await;
         }
     }
     result.verdict = match (&result.compile, &result.run) {
@@ -210,6 +233,11 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
     };
     result.total_ms = ctx.accepted.elapsed().as_millis() as u64;
     run.emit(RunEvent::Finished { result: result.clone() }).await;
+    // Removal is off the verdict's path but still inside the run's slot, so a busy node
+    // never has more sandboxes than slots (plus the pool).
+    if let Some(id) = used {
+        destroy(ctx.engine.clone(), id).await;
+    }
     result
 }
 

@@ -12,6 +12,7 @@
 //! [`http`] serves the Piston-compatible API and Tandem's streaming endpoint; [`engine`]
 //! finds the Docker-API socket (Podman or Docker).
 
+pub mod bench;
 pub mod config;
 pub mod engine;
 pub mod http;
@@ -20,6 +21,7 @@ pub mod metrics;
 pub mod node;
 pub mod output;
 pub mod piston;
+pub mod pool;
 pub mod request;
 pub mod sandbox;
 pub mod store;

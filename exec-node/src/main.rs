@@ -60,6 +60,18 @@ enum Cmd {
     Sweep,
     /// List the languages this node runs.
     Languages,
+    /// Measure request → verdict latency for hello world beside a `podman run --rm` baseline.
+    Bench {
+        /// Runs per language through the node.
+        #[arg(long, default_value_t = 30)]
+        runs: usize,
+        /// Baseline runs per language.
+        #[arg(long, default_value_t = 30)]
+        baseline_runs: usize,
+        /// Only these languages (default: all five).
+        #[arg(long = "lang")]
+        languages: Vec<String>,
+    },
 }
 
 fn load_config(cli: &Cli) -> Result<NodeConfig> {
@@ -112,7 +124,7 @@ async fn main() -> Result<()> {
                 tracing::info!("shutting down: finishing runs in progress");
             };
             tandem_exec::http::serve(node.clone(), listener, shutdown).await?;
-            node.drain(Duration::from_secs(30)).await;
+            node.shutdown(Duration::from_secs(30)).await;
         }
         Cmd::Run {
             language,
@@ -122,6 +134,7 @@ async fn main() -> Result<()> {
         } => {
             // A CLI run is its own node: its own id (so it sweeps nothing of a server's) and no store.
             cfg.node_id = format!("cli-{}", std::process::id());
+            cfg.pool_ceiling = 0; // one run: nothing to pre-start
             let node = Node::start(engine, cfg, manifest, None).await?;
             let mut req = RunRequest {
                 language: language.clone(),
@@ -203,6 +216,17 @@ async fn main() -> Result<()> {
         Cmd::Sweep => {
             let n = tandem_exec::sandbox::sweep(&engine, &cfg.node_id).await?;
             println!("removed {n} sandboxes");
+        }
+        Cmd::Bench {
+            runs,
+            baseline_runs,
+            languages,
+        } => {
+            cfg.node_id = format!("bench-{}", std::process::id());
+            let node = Node::start(engine, cfg, manifest, None).await?;
+            let report = tandem_exec::bench::run(&node, *runs, *baseline_runs, languages).await;
+            node.shutdown(Duration::from_secs(30)).await;
+            println!("{}", report?);
         }
         Cmd::Languages => unreachable!("handled above"),
     }

@@ -16,8 +16,10 @@ use tokio::sync::{mpsc, watch, Semaphore};
 
 use crate::config::NodeConfig;
 use crate::engine::Engine;
-use crate::job::{execute, limits_mismatch, JobContext};
+use crate::job::{execute, limits_mismatch, spec_for, JobContext};
 use crate::metrics::{Metrics, RunLabels};
+use crate::pool::{Pool, PoolTask};
+use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
 use crate::sandbox::{self, Sandbox, SandboxSpec};
 use crate::store::{JobRecord, Store, StoreError};
@@ -94,6 +96,8 @@ struct Inner {
     waiting: AtomicUsize,
     cancels: Mutex<HashMap<String, watch::Sender<bool>>>,
     limits: ObservedLimits,
+    pool: Option<Arc<Pool>>,
+    _pool_task: Option<PoolTask>,
 }
 
 /// The execution node. Cheap to clone.
@@ -131,8 +135,25 @@ impl Node {
             Err(e) => tracing::warn!("could not sweep leftover sandboxes: {e}"),
         }
         let limits = probe_limits(&engine, &cfg, images[0]).await?;
+        let (pool, pool_task) = if cfg.pool_ceiling > 0 {
+            let pool = Pool::new(engine.clone(), cfg.pool_floor, cfg.pool_ceiling);
+            for lang in manifest.languages() {
+                if !cfg.pool_languages.is_empty() && !cfg.pool_languages.iter().any(|l| lang.answers_to(l)) {
+                    continue;
+                }
+                if let Ok(l) = resolve_limits(&Default::default(), lang, &cfg) {
+                    pool.register(&spec_for(lang, &l, &cfg, ""));
+                }
+            }
+            let task = pool.spawn();
+            (Some(pool), Some(task))
+        } else {
+            (None, None)
+        };
         Ok(Self {
             inner: Arc::new(Inner {
+                pool,
+                _pool_task: pool_task,
                 slots: Semaphore::new(cfg.max_parallel),
                 engine,
                 cfg,
@@ -239,6 +260,7 @@ impl Node {
                     inner.metrics.running.inc();
                     let ctx = JobContext {
                         engine: &inner.engine,
+                        pool: inner.pool.as_deref(),
                         cfg: &inner.cfg,
                         job_id: &id,
                         events: &tx,
@@ -288,6 +310,19 @@ impl Node {
     pub async fn run(&self, req: &RunRequest, requester: &str) -> Result<RunResult, SubmitError> {
         let handle = self.submit(req, requester)?;
         handle.result().await.ok_or(SubmitError::CancelledBeforeStart)
+    }
+
+    /// Ids of pre-started sandboxes waiting for a job.
+    pub fn idle_sandboxes(&self) -> Vec<String> {
+        self.inner.pool.as_ref().map(|p| p.idle_ids()).unwrap_or_default()
+    }
+
+    /// Finishes the runs in progress (up to `timeout`) and removes every pre-started sandbox.
+    pub async fn shutdown(&self, timeout: Duration) {
+        self.drain(timeout).await;
+        if let Some(pool) = &self.inner.pool {
+            pool.close().await;
+        }
     }
 
     /// Waits until no run is queued or running (for shutdown), up to `timeout`.

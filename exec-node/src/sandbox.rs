@@ -287,8 +287,9 @@ pub async fn sweep(engine: &Engine, node_id: &str) -> Result<usize, SandboxError
     Ok(n)
 }
 
-/// Ids of this node's sandboxes that exist now (for tests and the leftover check).
-pub async fn list(engine: &Engine, node_id: &str) -> Result<Vec<String>, SandboxError> {
+/// This node's sandboxes that exist now, as (id, job label); pre-started ones have a job
+/// label starting with `pool-`.
+pub async fn list(engine: &Engine, node_id: &str) -> Result<Vec<(String, String)>, SandboxError> {
     let filters = HashMap::from([("label".to_string(), vec![format!("{NODE_LABEL}={node_id}")])]);
     let list = engine
         .docker
@@ -298,5 +299,16 @@ pub async fn list(engine: &Engine, node_id: &str) -> Result<Vec<String>, Sandbox
             ..Default::default()
         }))
         .await?;
-    Ok(list.into_iter().filter_map(|c| c.id).collect())
+    Ok(list
+        .into_iter()
+        .filter_map(|c| {
+            let job = c
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(JOB_LABEL))
+                .cloned()
+                .unwrap_or_default();
+            Some((c.id?, job))
+        })
+        .collect())
 }

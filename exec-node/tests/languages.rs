@@ -87,6 +87,7 @@ async fn check_language(c: &Case) {
         );
     }
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -122,6 +123,7 @@ async fn program_arguments_reach_the_program() {
     let res = run(&node, &r).await;
     expect_verdict(&res, Verdict::Ok);
     assert_eq!(stdout(&res), "['a b', '--x']\n");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -149,4 +151,5 @@ async fn output_streams_while_the_program_runs() {
         chunks.windows(2).all(|w| w[1].0 == w[0].0 + 1),
         "sequence numbers count up"
     );
+    finish(node).await;
 }

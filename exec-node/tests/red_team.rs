@@ -32,6 +32,7 @@ while True:
     assert_no_leftovers(&node).await;
     // The node still works afterwards.
     expect_verdict(&run_code(&node, "python", "print(1)").await, Verdict::Ok);
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -46,6 +47,7 @@ async fn cpu_bound_loop_hits_the_cpu_limit() {
     let p = res.run.as_ref().unwrap();
     assert!(p.cpu_ms >= 1500, "{p:?}");
     assert_eq!(p.signal.as_deref(), Some("SIGKILL"));
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -61,6 +63,7 @@ async fn sleeping_program_hits_the_wall_limit() {
     let p = res.run.as_ref().unwrap();
     assert_eq!(p.stdout, "going to sleep\n", "output before the kill is kept");
     assert!(p.wall_ms >= 1500 && p.cpu_ms < 1000, "{p:?}");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -76,6 +79,7 @@ async fn memory_bomb_is_killed_by_the_oom_killer() {
         p.memory_bytes.unwrap_or(0) >= 100 * 1024 * 1024,
         "peak memory reported: {p:?}"
     );
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -105,6 +109,7 @@ except OSError as e:
     assert!(out.contains("full: ENOSPC"), "{res:#?}");
     assert_ne!(res.verdict, Verdict::InternalError, "{res:#?}");
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -124,6 +129,7 @@ for path in ["/evil", "/usr/evil", "/etc/passwd", "/opt/tandem-agent/tandem-agen
     expect_verdict(&res, Verdict::Ok);
     assert!(!stdout(&res).contains("WROTE"), "{}", stdout(&res));
     assert_eq!(stdout(&res).lines().count(), 7);
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -134,6 +140,7 @@ async fn a_file_from_one_run_is_not_visible_to_the_next() {
     let check = "import os\nprint(os.path.exists('/work/marker'), os.path.exists('/tmp/marker'))";
     let res = run_code(&node, "python", check).await;
     assert_eq!(stdout(&res), "False False\n");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -159,6 +166,7 @@ print("uid", os.getuid())
     assert!(out.starts_with("clean\n"), "{out}");
     assert!(!out.contains("exists"), "{out}");
     assert!(out.contains("uid 1000"), "runs as an unprivileged user: {out}");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -189,6 +197,7 @@ except OSError as e:
     // cloud metadata service (169.254.169.254) included.
     assert_eq!(stdout(&res), "interfaces ['lo']\nroutes 0\nhost loopback blocked\n");
     assert!(listener.accept().is_err(), "the host service saw a connection");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -207,6 +216,7 @@ async fn a_flood_of_output_is_capped_and_node_memory_stays_bounded() {
     }
     let grew = rss_kib().saturating_sub(rss_before);
     assert!(grew < 64 * 1024, "node memory grew by {grew} KiB");
+    finish(node).await;
 }
 
 fn rss_kib() -> u64 {
@@ -230,6 +240,7 @@ async fn binary_output_is_delivered_as_text_without_failing() {
     expect_verdict(&res, Verdict::Ok);
     let out = stdout(&res);
     assert!(out.contains('\u{FFFD}') && out.ends_with("end"), "{out:?}");
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -244,6 +255,7 @@ async fn background_process_does_not_outlive_the_run() {
         "the run did not wait for the sleeper"
     );
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -261,6 +273,7 @@ async fn compile_time_abuse_is_limited() {
         "{res:#?}"
     );
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -277,6 +290,7 @@ async fn ten_parallel_runs_all_succeed() {
         assert_eq!(stdout(&r), format!("{}\n", i * i));
     }
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -294,6 +308,7 @@ async fn cancelling_a_run_kills_it() {
     let res = h.result().await.unwrap();
     expect_verdict(&res, Verdict::Cancelled);
     assert_no_leftovers(&node).await;
+    finish(node).await;
 }
 
 #[tokio::test]
@@ -306,4 +321,5 @@ async fn run_memory_below_compile_memory_is_still_enforced() {
     expect_verdict(&res, Verdict::MemoryLimit);
     let printed = stdout(&res).lines().count();
     assert!(printed < 20, "allocated {printed} x 16 MiB before being stopped");
+    finish(node).await;
 }

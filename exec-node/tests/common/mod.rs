@@ -6,8 +6,14 @@ use tandem_shared::exec::{RunRequest, RunResult, SourceFile, Verdict};
 use tandem_shared::language::Manifest;
 
 /// A node with its own id, so its sandboxes can be counted and nothing else is swept.
+/// Python runs take pre-started sandboxes (so the hostile programs meet the pooled path);
+/// other languages start theirs cold.
 pub async fn node() -> Node {
-    node_with(NodeConfig::default()).await
+    node_with(NodeConfig {
+        pool_languages: vec!["python".into()],
+        ..NodeConfig::default()
+    })
+    .await
 }
 
 pub async fn node_with(mut cfg: NodeConfig) -> Node {
@@ -67,10 +73,35 @@ pub fn expect_verdict(r: &RunResult, v: Verdict) {
     }
 }
 
-/// Asserts that no sandbox of this node is left.
+/// Asserts that no sandbox of a finished run is left (pre-started ones may wait; `finish`
+/// checks those). The verdict is delivered before the sandbox is removed, so removal gets a
+/// moment.
 pub async fn assert_no_leftovers(node: &Node) {
-    let left = tandem_exec::sandbox::list(node.engine(), &node.config().node_id)
-        .await
-        .unwrap();
-    assert!(left.is_empty(), "sandboxes left behind: {left:?}");
+    let mut left = vec![("?".to_string(), "engine never answered".to_string())];
+    for _ in 0..100 {
+        // Listing while the engine removes a container can fail transiently: ask again.
+        let Ok(all) = tandem_exec::sandbox::list(node.engine(), &node.config().node_id).await else {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            continue;
+        };
+        left = all.into_iter().filter(|(_, job)| !job.starts_with("pool-")).collect();
+        if left.is_empty() {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("sandboxes left behind: {left:?}");
+}
+
+/// Shuts the node down and asserts that nothing of it is left.
+pub async fn finish(node: Node) {
+    node.shutdown(std::time::Duration::from_secs(30)).await;
+    for _ in 0..50 {
+        match tandem_exec::sandbox::list(node.engine(), &node.config().node_id).await {
+            Ok(left) if left.is_empty() => return,
+            Ok(left) => panic!("sandboxes left after shutdown: {left:?}"),
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(100)).await,
+        }
+    }
+    panic!("the engine did not list containers");
 }
