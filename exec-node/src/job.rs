@@ -15,7 +15,7 @@ use crate::engine::Engine;
 use crate::output::{PhaseOutput, Utf8Chunker};
 use crate::pool::Pool;
 use crate::request::PreparedRun;
-use crate::sandbox::{destroy, Sandbox, SandboxSpec};
+use crate::sandbox::{Remover, Sandbox, SandboxSpec};
 
 /// How long a fresh sandbox may take to say hello (the engine may be busy).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -25,6 +25,7 @@ const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 pub(crate) struct JobContext<'a> {
     pub engine: &'a Engine,
     pub pool: Option<&'a Pool>,
+    pub remover: &'a Remover,
     pub cfg: &'a NodeConfig,
     pub job_id: &'a str,
     pub events: &'a mpsc::Sender<RunEvent>,
@@ -195,6 +196,12 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         receiver_gone: false,
     };
     let pooled = ctx.pool.and_then(|p| p.take(&spec));
+    tracing::debug!(
+        job = ctx.job_id,
+        pooled = pooled.is_some(),
+        since_accept_us = ctx.accepted.elapsed().as_micros() as u64,
+        "sandbox chosen"
+    );
     let started = match pooled {
         Some(sb) => Ok(sb),
         None => Sandbox::start(ctx.engine, &spec, HELLO_TIMEOUT).await,
@@ -221,7 +228,17 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
                         version: prep.language.version.clone(),
                     })
                     .await;
+                    tracing::debug!(
+                        job = ctx.job_id,
+                        since_accept_us = ctx.accepted.elapsed().as_micros() as u64,
+                        "sandbox ready"
+                    );
                     drive(&mut run, &mut sandbox, prep, &mut result).await;
+                    tracing::debug!(
+                        job = ctx.job_id,
+                        since_accept_us = ctx.accepted.elapsed().as_micros() as u64,
+                        "job done"
+                    );
                 }
             }
         }
@@ -233,10 +250,9 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
     };
     result.total_ms = ctx.accepted.elapsed().as_millis() as u64;
     run.emit(RunEvent::Finished { result: result.clone() }).await;
-    // Removal is off the verdict's path but still inside the run's slot, so a busy node
-    // never has more sandboxes than slots (plus the pool).
+    // Removal is off the verdict's path and off the run's slot.
     if let Some(id) = used {
-        destroy(ctx.engine.clone(), id).await;
+        ctx.remover.remove(id).await;
     }
     result
 }
@@ -358,6 +374,11 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                 .await;
             }
             FrameKind::PhaseEnd => {
+                tracing::debug!(
+                    job = run.ctx.job_id,
+                    since_accept_us = run.ctx.accepted.elapsed().as_micros() as u64,
+                    "phase end frame"
+                );
                 for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
                     let rest = chunkers[idx].finish();
                     if !rest.is_empty() {

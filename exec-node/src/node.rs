@@ -21,7 +21,7 @@ use crate::metrics::{Metrics, RunLabels};
 use crate::pool::{Pool, PoolTask};
 use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
-use crate::sandbox::{self, Sandbox, SandboxSpec};
+use crate::sandbox::{self, Remover, Sandbox, SandboxSpec};
 use crate::store::{JobRecord, Store, StoreError};
 
 /// Events buffered per run before the producer waits for its consumer.
@@ -98,6 +98,7 @@ struct Inner {
     limits: ObservedLimits,
     pool: Option<Arc<Pool>>,
     _pool_task: Option<PoolTask>,
+    remover: Remover,
 }
 
 /// The execution node. Cheap to clone.
@@ -154,6 +155,7 @@ impl Node {
             inner: Arc::new(Inner {
                 pool,
                 _pool_task: pool_task,
+                remover: Remover::new(engine.clone()),
                 slots: Semaphore::new(cfg.max_parallel),
                 engine,
                 cfg,
@@ -261,6 +263,7 @@ impl Node {
                     let ctx = JobContext {
                         engine: &inner.engine,
                         pool: inner.pool.as_deref(),
+                        remover: &inner.remover,
                         cfg: &inner.cfg,
                         job_id: &id,
                         events: &tx,
@@ -323,6 +326,7 @@ impl Node {
         if let Some(pool) = &self.inner.pool {
             pool.close().await;
         }
+        self.inner.remover.flush(timeout).await;
     }
 
     /// Waits until no run is queued or running (for shutdown), up to `timeout`.
