@@ -19,8 +19,10 @@ use std::path::{Component, Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use base64::Engine as _;
+use tandem_shared::exec::Phase;
 use tandem_shared::sandbox::{
-    encode_frame, AgentHello, AgentJob, FrameKind, AGENT_PROTOCOL_VERSION, MAX_JOB_BYTES, WORK_DIR,
+    artifact_matches, encode_frame, AgentHello, AgentJob, ArtifactChunk, FrameKind, AGENT_PROTOCOL_VERSION,
+    MAX_JOB_BYTES, WORK_DIR,
 };
 
 /// The agent's frame writer, shared by the output readers of a phase.
@@ -108,12 +110,21 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
             .decode(&file.data)
             .map_err(|e| format!("file {}: bad base64: {e}", file.path))?;
         std::fs::write(&path, data).map_err(|e| format!("writing {}: {e}", file.path))?;
+        if file.executable {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755))
+                .map_err(|e| format!("chmod {}: {e}", file.path))?;
+        }
     }
     let reaper = phase::Reaper::start();
     for (i, p) in job.phases.iter().enumerate() {
         let stdin = b64.decode(&p.stdin).map_err(|e| format!("stdin: bad base64: {e}"))?;
         let report = phase::run_phase(p, &stdin, &job.env, i == 0, out, cg, &reaper);
         let ok = report.exit_code == Some(0) && report.limit.is_none() && !report.oom_killed;
+        if ok && p.phase == Phase::Compile && !job.artifacts.is_empty() {
+            // Before the run phase exists, so what the node caches is the compiler's output.
+            send_artifacts(work, &job.artifacts, out);
+        }
         out.send(
             FrameKind::PhaseEnd,
             &serde_json::to_vec(&report).expect("report serializes"),
@@ -123,6 +134,66 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Largest total of artefacts sent back; a bigger build is simply not cached.
+const MAX_ARTIFACT_BYTES: u64 = 64 * 1024 * 1024;
+
+fn send_artifacts(work: &Path, patterns: &[String], out: &Out) {
+    let mut files = Vec::new();
+    collect(work, work, patterns, &mut files);
+    let total: u64 = files
+        .iter()
+        .filter_map(|(p, _)| std::fs::metadata(p).ok())
+        .map(|m| m.len())
+        .sum();
+    if total > MAX_ARTIFACT_BYTES {
+        return;
+    }
+    for (path, rel) in files {
+        use std::os::unix::fs::PermissionsExt;
+        let Ok(data) = std::fs::read(&path) else { continue };
+        let executable = std::fs::metadata(&path)
+            .map(|m| m.permissions().mode() & 0o111 != 0)
+            .unwrap_or(false);
+        let max = ArtifactChunk::max_data(&rel);
+        let mut first = true;
+        let mut chunks = data.chunks(max).peekable();
+        if chunks.peek().is_none() {
+            let c = ArtifactChunk {
+                path: rel.clone(),
+                executable,
+                first: true,
+                data: vec![],
+            };
+            out.send(FrameKind::Artifact, &c.encode());
+        }
+        for piece in chunks {
+            let c = ArtifactChunk {
+                path: rel.clone(),
+                executable,
+                first,
+                data: piece.to_vec(),
+            };
+            out.send(FrameKind::Artifact, &c.encode());
+            first = false;
+        }
+    }
+}
+
+fn collect(base: &Path, dir: &Path, patterns: &[String], found: &mut Vec<(PathBuf, String)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(ft) = entry.file_type() else { continue };
+        let Ok(rel) = path.strip_prefix(base) else { continue };
+        let rel = rel.to_string_lossy().into_owned();
+        if ft.is_dir() && !rel.starts_with('.') {
+            collect(base, &path, patterns, found);
+        } else if ft.is_file() && patterns.iter().any(|p| artifact_matches(p, &rel)) {
+            found.push((path, rel));
+        }
+    }
 }
 
 /// `base` joined with a relative path that must stay inside it.

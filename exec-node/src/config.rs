@@ -56,6 +56,11 @@ pub struct NodeConfig {
     pub pool_ceiling: usize,
     /// Languages that get pre-started sandboxes; empty means all.
     pub pool_languages: Vec<String>,
+    /// Where compiled builds are cached; none disables the cache. `serve` defaults it to
+    /// `<data_dir>/compile-cache`.
+    pub compile_cache_dir: Option<PathBuf>,
+    /// Size bound of the compile cache, in bytes (least recently used builds go first).
+    pub compile_cache_bytes: u64,
 }
 
 impl Default for NodeConfig {
@@ -99,6 +104,8 @@ impl Default for NodeConfig {
             pool_floor: 1,
             pool_ceiling: 4,
             pool_languages: Vec::new(),
+            compile_cache_dir: None,
+            compile_cache_bytes: 512 * MIB,
         }
     }
 }

@@ -10,6 +10,7 @@ use tandem_shared::sandbox::{
 };
 use tokio::sync::{mpsc, watch};
 
+use crate::cache::{self, BuildInfo, CompileCache};
 use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::output::{PhaseOutput, Utf8Chunker};
@@ -19,6 +20,8 @@ use crate::sandbox::{Remover, Sandbox, SandboxSpec};
 
 /// How long a fresh sandbox may take to say hello (the engine may be busy).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
+/// Largest build the node accepts back for its cache.
+const MAX_BUILD_BYTES: usize = 64 * 1024 * 1024;
 /// Slack on top of the phases' wall limits before the node stops trusting the agent.
 const DEADLINE_SLACK: Duration = Duration::from_secs(10);
 
@@ -26,6 +29,7 @@ pub(crate) struct JobContext<'a> {
     pub engine: &'a Engine,
     pub pool: Option<&'a Pool>,
     pub remover: &'a Remover,
+    pub cache: Option<&'a std::sync::Arc<CompileCache>>,
     pub cfg: &'a NodeConfig,
     pub job_id: &'a str,
     pub events: &'a mpsc::Sender<RunEvent>,
@@ -77,7 +81,17 @@ pub fn verdict_of(phase: Phase, r: &PhaseReport) -> (Verdict, Option<String>) {
     }
 }
 
-fn agent_job(prep: &PreparedRun) -> AgentJob {
+/// What will be sent to the sandbox, and how the build cache takes part.
+struct Plan {
+    job: AgentJob,
+    phases: Vec<(Phase, u64)>,
+    /// Set when the build is to be cached after the compile phase.
+    cache_key: Option<String>,
+    /// Set when the build came from the cache: the compile phase to report.
+    cached_compile: Option<PhaseResult>,
+}
+
+fn agent_job(prep: &PreparedRun, compile: bool, built: cache::Artifacts) -> AgentJob {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut phases = Vec::new();
     let phase = |phase, argv: &Vec<String>, l: &tandem_shared::exec::PhaseLimits, stdin: &[u8]| AgentPhase {
@@ -89,23 +103,77 @@ fn agent_job(prep: &PreparedRun) -> AgentJob {
         output_bytes: l.output_bytes,
         stdin: b64.encode(stdin),
     };
-    if let Some(argv) = &prep.compile_argv {
+    if let Some(argv) = prep.compile_argv.as_ref().filter(|_| compile) {
         phases.push(phase(Phase::Compile, argv, &prep.limits.compile, b""));
     }
     phases.push(phase(Phase::Run, &prep.run_argv, &prep.limits.run, &prep.stdin));
+    let sources = prep.files.iter().map(|(path, data)| AgentFile {
+        path: path.clone(),
+        data: b64.encode(data),
+        executable: false,
+    });
+    let built = built.into_iter().map(|(path, data, executable)| AgentFile {
+        path,
+        data: b64.encode(data),
+        executable,
+    });
     AgentJob {
         version: AGENT_PROTOCOL_VERSION,
-        files: prep
-            .files
-            .iter()
-            .map(|(path, data)| AgentFile {
-                path: path.clone(),
-                data: b64.encode(data),
-            })
-            .collect(),
-        seed_dirs: prep.language.seed_dirs.clone(),
+        files: sources.chain(built).collect(),
+        // A cached build needs no warm toolchain cache.
+        seed_dirs: if compile {
+            prep.language.seed_dirs.clone()
+        } else {
+            Vec::new()
+        },
         env: prep.language.env.clone(),
         phases,
+        artifacts: Vec::new(),
+    }
+}
+
+async fn plan(cache: Option<&std::sync::Arc<CompileCache>>, prep: &PreparedRun) -> Plan {
+    let run_only = vec![(Phase::Run, prep.limits.run.wall_ms)];
+    let key = cache
+        .filter(|_| !prep.language.artifacts.is_empty())
+        .and_then(|_| cache::key(prep));
+    if let (Some(cache), Some(key)) = (cache, key.as_deref()) {
+        if let Some((info, built)) = cache.get(key).await {
+            let compile = PhaseResult {
+                phase: Phase::Compile,
+                verdict: Verdict::Ok,
+                exit_code: Some(0),
+                signal: None,
+                cpu_ms: 0,
+                wall_ms: 0,
+                memory_bytes: None,
+                output: format!("{}{}", info.stdout, info.stderr),
+                stdout: info.stdout,
+                stderr: info.stderr,
+                message: Some(format!("cached build (compiled in {} ms)", info.wall_ms)),
+            };
+            return Plan {
+                job: agent_job(prep, false, built),
+                phases: run_only,
+                cache_key: None,
+                cached_compile: Some(compile),
+            };
+        }
+    }
+    let mut phases = Vec::new();
+    if prep.compile_argv.is_some() {
+        phases.push((Phase::Compile, prep.limits.compile.wall_ms));
+    }
+    phases.extend(run_only);
+    let mut job = agent_job(prep, true, Vec::new());
+    if key.is_some() {
+        job.artifacts = prep.language.artifacts.clone();
+    }
+    Plan {
+        job,
+        phases,
+        cache_key: key,
+        cached_compile: None,
     }
 }
 
@@ -276,21 +344,26 @@ fn internal_phase(phase: Phase, message: String) -> PhaseResult {
 /// Feeds the job and follows the agent's frames until the job is done, cancelled, or the
 /// sandbox misbehaves.
 async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun, result: &mut RunResult) {
-    let phases: Vec<(Phase, u64)> = prep
-        .compile_argv
-        .as_ref()
-        .map(|_| (Phase::Compile, prep.limits.compile.wall_ms))
-        .into_iter()
-        .chain([(Phase::Run, prep.limits.run.wall_ms)])
-        .collect();
+    let plan = plan(run.ctx.cache, prep).await;
+    let phases = plan.phases;
     let total_wall: u64 = phases.iter().map(|p| p.1).sum();
     let deadline = tokio::time::Instant::now() + Duration::from_millis(total_wall) + DEADLINE_SLACK;
     let phase_started = Instant::now();
 
-    if let Err(e) = sandbox.send_job(&agent_job(prep)).await {
+    if let Err(e) = sandbox.send_job(&plan.job).await {
         result.run = Some(internal_phase(Phase::Run, e.to_string()));
         return;
     }
+    if let Some(compile) = plan.cached_compile {
+        run.emit(RunEvent::PhaseFinished {
+            result: compile.clone(),
+        })
+        .await;
+        set_phase(result, compile);
+    }
+    // The build's files as they arrive, for the cache; dropped if they grow past the bound.
+    let mut built: Option<cache::Artifacts> = plan.cache_key.as_ref().map(|_| Vec::new());
+    let mut built_bytes = 0usize;
     let mut current = 0;
     let mut out = PhaseOutput::default();
     let mut chunkers = [Utf8Chunker::default(), Utf8Chunker::default()];
@@ -417,9 +490,44 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                     message,
                 };
                 received = [0, 0];
+                if phase == Phase::Compile && pr.verdict == Verdict::Ok {
+                    if let (Some(cache), Some(key), Some(files)) = (run.ctx.cache, &plan.cache_key, built.take()) {
+                        if !files.is_empty() {
+                            let info = BuildInfo {
+                                files: Vec::new(),
+                                stdout: pr.stdout.clone(),
+                                stderr: pr.stderr.clone(),
+                                wall_ms: pr.wall_ms,
+                                cpu_ms: pr.cpu_ms,
+                            };
+                            let (cache, key) = (cache.clone(), key.clone());
+                            // Off the run's path: the program starts while the build is stored.
+                            tokio::spawn(async move {
+                                if let Err(e) = cache.put(&key, info, files).await {
+                                    tracing::warn!("could not cache a build: {e}");
+                                }
+                            });
+                        }
+                    }
+                }
                 run.emit(RunEvent::PhaseFinished { result: pr.clone() }).await;
                 set_phase(result, pr);
                 current += 1;
+            }
+            FrameKind::Artifact => {
+                let chunk = tandem_shared::sandbox::ArtifactChunk::decode(&payload);
+                match (built.as_mut(), chunk) {
+                    (Some(files), Some(c))
+                        if phase == Phase::Compile && built_bytes + c.data.len() <= MAX_BUILD_BYTES =>
+                    {
+                        built_bytes += c.data.len();
+                        match files.last_mut() {
+                            Some(last) if !c.first && last.0 == c.path => last.1.extend_from_slice(&c.data),
+                            _ => files.push((c.path, c.data, c.executable)),
+                        }
+                    }
+                    _ => built = None, // not cacheable after all
+                }
             }
             FrameKind::Done => return,
             FrameKind::Fatal => {

@@ -13,6 +13,7 @@
 //! finds the Docker-API socket (Podman or Docker).
 
 pub mod bench;
+pub mod cache;
 pub mod config;
 pub mod engine;
 pub mod http;

@@ -109,6 +109,9 @@ async fn main() -> Result<()> {
             }
             std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
             let store = tandem_exec::store::Store::open(&cfg.data_dir)?;
+            if cfg.compile_cache_dir.is_none() {
+                cfg.compile_cache_dir = Some(cfg.data_dir.join("compile-cache"));
+            }
             let node = Node::start(engine, cfg, manifest, Some(store)).await?;
             let listener = tokio::net::TcpListener::bind(http)
                 .await
@@ -223,9 +226,12 @@ async fn main() -> Result<()> {
             languages,
         } => {
             cfg.node_id = format!("bench-{}", std::process::id());
+            let cache_dir = std::env::temp_dir().join(format!("tandem-bench-cache-{}", std::process::id()));
+            cfg.compile_cache_dir = Some(cache_dir.clone());
             let node = Node::start(engine, cfg, manifest, None).await?;
             let report = tandem_exec::bench::run(&node, *runs, *baseline_runs, languages).await;
             node.shutdown(Duration::from_secs(30)).await;
+            let _ = std::fs::remove_dir_all(&cache_dir);
             println!("{}", report?);
         }
         Cmd::Languages => unreachable!("handled above"),

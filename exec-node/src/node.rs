@@ -14,6 +14,7 @@ use tandem_shared::language::Manifest;
 use tandem_shared::sandbox::ObservedLimits;
 use tokio::sync::{mpsc, watch, Semaphore};
 
+use crate::cache::CompileCache;
 use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::job::{execute, limits_mismatch, spec_for, JobContext};
@@ -40,6 +41,8 @@ pub enum StartError {
         "the container engine does not enforce sandbox limits ({0}); rootless Podman on cgroup v1 ignores them. Use rootful Podman or Docker, or pass --allow-unenforced-limits to run anyway (unsafe)"
     )]
     LimitsNotEnforced(String),
+    #[error("compile cache at {0}: {1}")]
+    Cache(String, std::io::Error),
     #[error(
         "the sandbox agent is missing at {0}; build it with `cargo build --release -p tandem-agent` or set agent_path"
     )]
@@ -99,6 +102,7 @@ struct Inner {
     pool: Option<Arc<Pool>>,
     _pool_task: Option<PoolTask>,
     remover: Remover,
+    cache: Option<Arc<CompileCache>>,
 }
 
 /// The execution node. Cheap to clone.
@@ -136,6 +140,13 @@ impl Node {
             Err(e) => tracing::warn!("could not sweep leftover sandboxes: {e}"),
         }
         let limits = probe_limits(&engine, &cfg, images[0]).await?;
+        let cache = match &cfg.compile_cache_dir {
+            Some(dir) => Some(Arc::new(
+                CompileCache::open(dir, cfg.compile_cache_bytes)
+                    .map_err(|e| StartError::Cache(dir.display().to_string(), e))?,
+            )),
+            None => None,
+        };
         let (pool, pool_task) = if cfg.pool_ceiling > 0 {
             let pool = Pool::new(engine.clone(), cfg.pool_floor, cfg.pool_ceiling);
             for lang in manifest.languages() {
@@ -156,6 +167,7 @@ impl Node {
                 pool,
                 _pool_task: pool_task,
                 remover: Remover::new(engine.clone()),
+                cache,
                 slots: Semaphore::new(cfg.max_parallel),
                 engine,
                 cfg,
@@ -264,6 +276,7 @@ impl Node {
                         engine: &inner.engine,
                         pool: inner.pool.as_deref(),
                         remover: &inner.remover,
+                        cache: inner.cache.as_ref(),
                         cfg: &inner.cfg,
                         job_id: &id,
                         events: &tx,

@@ -70,6 +70,10 @@ pub struct Language {
     /// (`[from, to]`), e.g. a warm build cache that must be writable.
     #[serde(default)]
     pub seed_dirs: Vec<[String; 2]>,
+    /// What the compile phase produces for the run phase (`main`, `*.class`): what the
+    /// node's compile cache keeps.
+    #[serde(default)]
+    pub artifacts: Vec<String>,
     /// Whether the work dir can be mounted `noexec` (interpreted languages).
     #[serde(default)]
     pub noexec_work: bool,

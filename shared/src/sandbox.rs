@@ -41,6 +41,9 @@ pub enum FrameKind {
     Fatal = 5,
     /// Empty: every phase that should run has run; the agent exits next.
     Done = 6,
+    /// A piece of a compile artefact ([`ArtifactChunk`]), sent after a successful compile
+    /// phase and before its `PhaseEnd`, so the run phase cannot have touched it.
+    Artifact = 7,
 }
 
 impl FrameKind {
@@ -52,6 +55,7 @@ impl FrameKind {
             4 => Self::PhaseEnd,
             5 => Self::Fatal,
             6 => Self::Done,
+            7 => Self::Artifact,
             _ => return None,
         })
     }
@@ -87,6 +91,9 @@ pub struct AgentFile {
     pub path: String,
     /// Content, base64.
     pub data: String,
+    /// Whether to make it executable (a cached compiled program).
+    #[serde(default)]
+    pub executable: bool,
 }
 
 /// One phase to run.
@@ -119,6 +126,57 @@ pub struct AgentJob {
     pub env: Vec<String>,
     /// Phases in order; the agent stops after the first one that does not exit 0.
     pub phases: Vec<AgentPhase>,
+    /// Files the compile phase produces for the run phase (`main`, `*.class`), sent back as
+    /// [`FrameKind::Artifact`] frames so the node can cache the build.
+    #[serde(default)]
+    pub artifacts: Vec<String>,
+}
+
+/// Whether a work-dir-relative path matches an artefact pattern: an exact path, or
+/// `*.ext` for any file with that extension at any depth.
+pub fn artifact_matches(pattern: &str, path: &str) -> bool {
+    match pattern.strip_prefix('*') {
+        Some(suffix) => path.ends_with(suffix),
+        None => pattern == path,
+    }
+}
+
+/// One piece of an artefact file. Payload: `u16` path length, path, `u8` flags, bytes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArtifactChunk {
+    pub path: String,
+    pub executable: bool,
+    /// First chunk of this file (the node starts the file anew).
+    pub first: bool,
+    pub data: Vec<u8>,
+}
+
+impl ArtifactChunk {
+    /// Room for data in one frame after the header.
+    pub fn max_data(path: &str) -> usize {
+        MAX_FRAME_PAYLOAD - 3 - path.len()
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(3 + self.path.len() + self.data.len());
+        out.extend_from_slice(&(self.path.len() as u16).to_be_bytes());
+        out.extend_from_slice(self.path.as_bytes());
+        out.push(u8::from(self.executable) | (u8::from(self.first) << 1));
+        out.extend_from_slice(&self.data);
+        out
+    }
+
+    pub fn decode(payload: &[u8]) -> Option<Self> {
+        let len = u16::from_be_bytes([*payload.first()?, *payload.get(1)?]) as usize;
+        let path = std::str::from_utf8(payload.get(2..2 + len)?).ok()?.to_string();
+        let flags = *payload.get(2 + len)?;
+        Some(Self {
+            path,
+            executable: flags & 1 != 0,
+            first: flags & 2 != 0,
+            data: payload[3 + len..].to_vec(),
+        })
+    }
 }
 
 /// Which limit ended a phase.
@@ -236,6 +294,21 @@ mod tests {
             );
             assert_eq!(d.pending(), 0);
         }
+    }
+
+    #[test]
+    fn artifact_chunks_round_trip() {
+        let c = ArtifactChunk {
+            path: "pkg/Main.class".into(),
+            executable: false,
+            first: true,
+            data: vec![0xca, 0xfe],
+        };
+        assert_eq!(ArtifactChunk::decode(&c.encode()), Some(c));
+        assert_eq!(ArtifactChunk::decode(&[0, 9, b'x']), None);
+        assert!(artifact_matches("*.class", "a/B.class"));
+        assert!(artifact_matches("main", "main"));
+        assert!(!artifact_matches("main", "main.go"));
     }
 
     #[test]

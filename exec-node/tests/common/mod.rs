@@ -16,6 +16,17 @@ pub async fn node() -> Node {
     .await
 }
 
+/// A node with a compile cache in a fresh directory.
+pub async fn node_with_cache() -> (Node, std::path::PathBuf) {
+    let dir = std::env::temp_dir().join(format!("tandem-cache-{}", uuid_like()));
+    let cfg = NodeConfig {
+        pool_languages: vec!["python".into()],
+        compile_cache_dir: Some(dir.clone()),
+        ..NodeConfig::default()
+    };
+    (node_with(cfg).await, dir)
+}
+
 pub async fn node_with(mut cfg: NodeConfig) -> Node {
     cfg.node_id = format!("test-{}", uuid_like());
     let engine = Engine::connect(std::env::var("TANDEM_ENGINE").ok().as_deref())
