@@ -25,6 +25,7 @@ pub mod piston;
 pub mod pool;
 pub mod request;
 pub mod sandbox;
+pub mod schedule;
 pub mod store;
 
 pub use config::NodeConfig;

@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use tandem_shared::exec::{RunEvent, RunRequest, RunResult};
 use tandem_shared::language::Manifest;
 use tandem_shared::sandbox::ObservedLimits;
-use tokio::sync::{mpsc, watch, Semaphore};
+use tokio::sync::{mpsc, watch};
 
 use crate::cache::CompileCache;
 use crate::config::NodeConfig;
@@ -23,6 +23,7 @@ use crate::pool::{Pool, PoolTask};
 use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
 use crate::sandbox::{self, Remover, Sandbox, SandboxSpec};
+use crate::schedule::Scheduler;
 use crate::store::{JobRecord, Store, StoreError};
 
 /// Events buffered per run before the producer waits for its consumer.
@@ -95,7 +96,7 @@ struct Inner {
     manifest: Manifest,
     store: Option<Store>,
     metrics: Metrics,
-    slots: Semaphore,
+    slots: Scheduler,
     waiting: AtomicUsize,
     cancels: Mutex<HashMap<String, watch::Sender<bool>>>,
     limits: ObservedLimits,
@@ -168,7 +169,7 @@ impl Node {
                 _pool_task: pool_task,
                 remover: Remover::new(engine.clone()),
                 cache,
-                slots: Semaphore::new(cfg.max_parallel),
+                slots: Scheduler::new(cfg.max_parallel),
                 engine,
                 cfg,
                 manifest,
@@ -255,6 +256,8 @@ impl Node {
         tracing::info!(job = %job_id, requester, language = %prep.language.id, position, "run accepted");
 
         let this = self.clone();
+        // Runs of one room share that room's turn; a run without a room is its requester's.
+        let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
         let requester = requester.to_string();
         let id = job_id.clone();
         // Owned by the node: it ends when the run ends (every path below finishes).
@@ -265,7 +268,7 @@ impl Node {
                 position: position.saturating_sub(inner.cfg.max_parallel.saturating_sub(1)),
             });
             let permit = tokio::select! {
-                p = inner.slots.acquire() => p.ok(),
+                p = inner.slots.acquire(&tenant) => Some(p),
                 _ = cancel_rx.wait_for(|c| *c) => None,
             };
             inner.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -344,12 +347,10 @@ impl Node {
 
     /// Waits until no run is queued or running (for shutdown), up to `timeout`.
     pub async fn drain(&self, timeout: Duration) {
-        let all = self.inner.cfg.max_parallel as u32;
         let _ = tokio::time::timeout(timeout, async {
-            while self.inner.waiting.load(Ordering::SeqCst) > 0 {
+            while self.inner.waiting.load(Ordering::SeqCst) > 0 || self.inner.slots.running() > 0 {
                 tokio::time::sleep(Duration::from_millis(50)).await;
             }
-            let _ = self.inner.slots.acquire_many(all).await;
         })
         .await;
         if let Some(store) = &self.inner.store {

@@ -85,6 +85,7 @@ impl ExecuteRequest {
                 pids: None,
                 output_bytes: None,
             },
+            room: None,
         })
     }
 }

@@ -62,6 +62,9 @@ pub struct RunRequest {
     pub args: Vec<String>,
     #[serde(default)]
     pub limits: LimitsRequest,
+    /// The room the run belongs to: the node shares its slots fairly between rooms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 /// The limits one phase actually runs under.
