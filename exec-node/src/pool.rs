@@ -201,10 +201,10 @@ impl Pool {
             let discard = {
                 let mut st = self.lock();
                 let closed = st.closed;
-                let slot = st.slots.entry(shape).or_default();
-                slot.starting -= 1;
+                let slot = st.slots.entry(shape.clone()).or_default();
                 match started {
                     Ok(sb) if !closed && limits_mismatch(&spec, &sb.hello.limits).is_none() => {
+                        slot.starting -= 1;
                         slot.ready.push_back(Warm {
                             sandbox: sb,
                             since: Instant::now(),
@@ -212,12 +212,21 @@ impl Pool {
                         Ok(None)
                     }
                     Ok(sb) => Ok(Some(sb.id.clone())),
-                    Err(e) => Err(e),
+                    Err(e) => {
+                        slot.starting -= 1;
+                        Err(e)
+                    }
                 }
             };
             match discard {
                 Ok(None) => {}
-                Ok(Some(id)) => destroy(self.engine.clone(), id).await,
+                Ok(Some(id)) => {
+                    destroy(self.engine.clone(), id).await;
+                    // Only now: `close` waits for this count, so the sandbox is gone first.
+                    if let Some(slot) = self.lock().slots.get_mut(&shape) {
+                        slot.starting -= 1;
+                    }
+                }
                 Err(e) => {
                     tracing::warn!("could not pre-start a sandbox: {e}");
                     tokio::time::sleep(Duration::from_secs(1)).await;

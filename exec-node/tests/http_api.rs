@@ -43,6 +43,10 @@ async fn serve(data: &std::path::Path, node_id: &str) -> Server {
         ])
         .arg("--data")
         .arg(data.join("db"))
+        .env(
+            "RUST_LOG",
+            std::env::var("TANDEM_TEST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
         .stdout(Stdio::null())
         .stderr(Stdio::inherit())
         .spawn()
@@ -276,5 +280,71 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_runs() {
         .unwrap();
     assert!(!metrics.contains("tandem_exec_runs_total{"), "{metrics}");
     drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+async fn count_sandboxes(node_id: &str) -> usize {
+    let engine = tandem_exec::Engine::connect(std::env::var("TANDEM_ENGINE").ok().as_deref())
+        .await
+        .unwrap();
+    for _ in 0..20 {
+        if let Ok(list) = tandem_exec::sandbox::list(&engine, node_id).await {
+            return list.len();
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the engine did not list containers");
+}
+
+#[tokio::test]
+async fn sandboxes_of_a_crashed_node_are_swept_when_it_starts_again() {
+    let dir = tempdir();
+    let node_id = format!("http-crash-{}", common::uuid_like());
+    let mut server = serve(&dir, &node_id).await;
+    // A run that is still going when the node dies.
+    let url = format!("{}/api/tandem/v1/runs", server.url);
+    let run = tokio::spawn(async move {
+        let resp = reqwest::Client::new()
+            .post(url)
+            .json(&json!({"language": "python", "files": [{"content": "import time\nprint('up', flush=True)\ntime.sleep(30)"}]}))
+            .send()
+            .await
+            .unwrap();
+        let mut stream = resp.bytes_stream();
+        use futures_util::StreamExt;
+        // Wait until the program runs.
+        while let Some(Ok(chunk)) = stream.next().await {
+            if String::from_utf8_lossy(&chunk).contains("up") {
+                return;
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .unwrap()
+        .unwrap();
+    // kill -9: no chance to clean up.
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    assert!(
+        count_sandboxes(&node_id).await >= 1,
+        "the running sandbox outlived its node"
+    );
+    let server2 = serve(&dir, &node_id).await;
+    // The pool refills after the sweep; only its fresh sandboxes may exist now.
+    let engine = tandem_exec::Engine::connect(std::env::var("TANDEM_ENGINE").ok().as_deref())
+        .await
+        .unwrap();
+    let left: Vec<_> = tandem_exec::sandbox::list(&engine, &node_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|(_, job)| !job.starts_with("pool-"))
+        .collect();
+    assert!(left.is_empty(), "leftovers of the crashed node: {left:?}");
+    drop(server2);
+    std::mem::forget(server); // already dead and reaped
+                              // SIGTERM removed the new node's pool.
+    assert_eq!(count_sandboxes(&node_id).await, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
