@@ -25,4 +25,12 @@ if [ -n "$left" ]; then
   echo "containers left behind: $left" >&2
   exit 1
 fi
-echo "no leftovers"
+if pgrep -x tandem-agent >/dev/null; then
+  echo "tandem-agent processes left behind: $(pgrep -x tandem-agent | tr '\n' ' ')" >&2
+  exit 1
+fi
+if ls -d /tmp/tandem-* >/dev/null 2>&1; then
+  echo "temporary directories left behind: $(ls -d /tmp/tandem-*)" >&2
+  exit 1
+fi
+echo "no leftovers: no sandbox, no agent process, no temporary directory"

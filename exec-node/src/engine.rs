@@ -89,3 +89,35 @@ impl Engine {
         Err(EngineError::NotFound { tried: urls.join(", ") })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn not_found_names_every_socket_and_how_to_start_one() {
+        let e = EngineError::NotFound {
+            tried: candidate_urls().join(", "),
+        };
+        let msg = e.to_string();
+        assert!(
+            msg.contains("/run/podman/podman.sock") && msg.contains("/var/run/docker.sock"),
+            "{msg}"
+        );
+        assert!(
+            msg.contains("podman system service") && msg.contains("--engine"),
+            "{msg}"
+        );
+        assert!(!msg.contains('\n'), "one line: {msg}");
+    }
+
+    #[tokio::test]
+    async fn an_engine_url_that_answers_nothing_is_unreachable() {
+        let err = Engine::connect(Some("unix:///nonexistent/podman.sock"))
+            .await
+            .err()
+            .unwrap();
+        assert!(matches!(err, EngineError::Unreachable { .. }));
+        assert!(err.to_string().contains("unix:///nonexistent/podman.sock"));
+    }
+}

@@ -348,3 +348,21 @@ async fn sandboxes_of_a_crashed_node_are_swept_when_it_starts_again() {
     assert_eq!(count_sandboxes(&node_id).await, 0);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_missing_engine_is_a_one_line_error_naming_what_was_tried() {
+    let dir = tempdir();
+    let prog = dir.join("x.py");
+    std::fs::write(&prog, "print(1)").unwrap();
+    // An explicit URL that answers nothing.
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem-exec"))
+        .args(["--engine", "unix:///nonexistent/podman.sock", "run", "--lang", "py"])
+        .arg(&prog)
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("unix:///nonexistent/podman.sock"), "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
