@@ -237,6 +237,19 @@ struct Run<'a, 'b> {
 }
 
 impl Run<'_, '_> {
+    /// Emits an output chunk with the run's next sequence number.
+    async fn output(&mut self, phase: Phase, stream: Stream, data: String) {
+        let seq = self.seq;
+        self.seq += 1;
+        self.emit(RunEvent::Output {
+            seq,
+            phase,
+            stream,
+            data,
+        })
+        .await;
+    }
+
     async fn emit(&mut self, event: RunEvent) {
         if self.ctx.events.send(event).await.is_err() {
             self.receiver_gone = true;
@@ -436,15 +449,7 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                     continue;
                 }
                 append(&mut out, stream, &text);
-                let seq = run.seq;
-                run.seq += 1;
-                run.emit(RunEvent::Output {
-                    seq,
-                    phase,
-                    stream,
-                    data: text,
-                })
-                .await;
+                run.output(phase, stream, text).await;
             }
             FrameKind::PhaseEnd => {
                 tracing::debug!(
@@ -456,15 +461,7 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                     let rest = chunkers[idx].finish();
                     if !rest.is_empty() {
                         append(&mut out, stream, &rest);
-                        let seq = run.seq;
-                        run.seq += 1;
-                        run.emit(RunEvent::Output {
-                            seq,
-                            phase,
-                            stream,
-                            data: rest,
-                        })
-                        .await;
+                        run.output(phase, stream, rest).await;
                     }
                 }
                 let report: PhaseReport = match serde_json::from_slice(&payload) {

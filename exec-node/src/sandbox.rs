@@ -269,20 +269,10 @@ pub async fn destroy(engine: Engine, id: String) {
 
 /// Removes every sandbox of this node left from an earlier life (a crash, a kill -9).
 pub async fn sweep(engine: &Engine, node_id: &str) -> Result<usize, SandboxError> {
-    let filters = HashMap::from([("label".to_string(), vec![format!("{NODE_LABEL}={node_id}")])]);
-    let list = engine
-        .docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await?;
-    let n = list.len();
-    for c in list {
-        if let Some(id) = c.id {
-            destroy(engine.clone(), id).await;
-        }
+    let found = list(engine, node_id).await?;
+    let n = found.len();
+    for (id, _) in found {
+        destroy(engine.clone(), id).await;
     }
     Ok(n)
 }
