@@ -72,10 +72,41 @@ fn self_cpu_ns() -> u64 {
     (tv_ms(ru.ru_utime) + tv_ms(ru.ru_stime)) * 1_000_000
 }
 
-/// Kills every process of ours in the sandbox except ourselves and the init.
+/// Kills every process of ours in the sandbox except ourselves and the init, and keeps
+/// at it until none is left alive: one `kill(-1)` can race a fork bomb's new children.
 fn kill_all() {
-    // SAFETY: kill(-1) signals every process we may signal in our pid namespace.
-    unsafe { libc::kill(-1, libc::SIGKILL) };
+    for _ in 0..500 {
+        // SAFETY: kill(-1) signals every process we may signal in our pid namespace.
+        unsafe { libc::kill(-1, libc::SIGKILL) };
+        if !others_alive() {
+            return;
+        }
+        thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether any process other than us and the init is alive (zombies don't count: the
+/// reaper collects them).
+fn others_alive() -> bool {
+    let me = std::process::id();
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return false;
+    };
+    dir.flatten().any(|e| {
+        let Some(pid) = e.file_name().to_str().and_then(|n| n.parse::<u32>().ok()) else {
+            return false;
+        };
+        if pid == 1 || pid == me {
+            return false;
+        }
+        // The state is the field after the parenthesised command name.
+        match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+            Ok(stat) => stat
+                .rsplit_once(") ")
+                .is_some_and(|(_, rest)| !rest.starts_with('Z') && !rest.starts_with('X')),
+            Err(_) => false,
+        }
+    })
 }
 
 fn set_limit(slot: &Mutex<Option<LimitHit>>, hit: LimitHit) {

@@ -249,20 +249,25 @@ impl Sandbox {
     }
 }
 
-/// Removes a sandbox and everything in it. Never fails: a sandbox that cannot be removed now
-/// is logged and swept at the next start.
+/// Removes a sandbox and everything in it. Never fails: a sandbox that cannot be removed
+/// now is logged and swept at the next start.
 pub async fn destroy(engine: Engine, id: String) {
     let opts = RemoveContainerOptions {
         force: true,
         v: true,
         ..Default::default()
     };
-    for attempt in 0..3 {
+    let mut delay = Duration::from_millis(100);
+    for attempt in 0..8 {
         match engine.docker.remove_container(&id, Some(opts.clone())).await {
             Ok(()) => return,
             Err(bollard::errors::Error::DockerResponseServerError { status_code: 404, .. }) => return,
-            Err(e) if attempt == 2 => tracing::error!(sandbox = %id, "could not remove sandbox: {e}"),
-            Err(_) => tokio::time::sleep(Duration::from_millis(200)).await,
+            Err(e) if attempt == 7 => tracing::error!(sandbox = %id, "could not remove sandbox: {e}"),
+            Err(e) => {
+                tracing::debug!(sandbox = %id, "removal failed, retrying: {e}");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
         }
     }
 }
