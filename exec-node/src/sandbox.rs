@@ -286,14 +286,24 @@ pub async fn sweep(engine: &Engine, node_id: &str) -> Result<usize, SandboxError
 /// label starting with `pool-`.
 pub async fn list(engine: &Engine, node_id: &str) -> Result<Vec<(String, String)>, SandboxError> {
     let filters = HashMap::from([("label".to_string(), vec![format!("{NODE_LABEL}={node_id}")])]);
-    let list = engine
-        .docker
-        .list_containers(Some(ListContainersOptions {
-            all: true,
-            filters: Some(filters),
-            ..Default::default()
-        }))
-        .await?;
+    let opts = ListContainersOptions {
+        all: true,
+        filters: Some(filters),
+        ..Default::default()
+    };
+    // Podman's list fails now and then while it removes a container; ask again.
+    let mut attempt = 0;
+    let list = loop {
+        match engine.docker.list_containers(Some(opts.clone())).await {
+            Ok(list) => break list,
+            Err(e) if attempt >= 4 => return Err(e.into()),
+            Err(e) => {
+                tracing::debug!("listing sandboxes failed, retrying: {e}");
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(100 << attempt)).await;
+            }
+        }
+    };
     Ok(list
         .into_iter()
         .filter_map(|c| {
