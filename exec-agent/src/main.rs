@@ -55,11 +55,20 @@ fn main() {
         uid: unsafe { libc::getuid() },
     };
     out.send(FrameKind::Hello, &serde_json::to_vec(&hello).expect("hello serializes"));
-    if std::env::args().any(|a| a == "--probe") {
+    let args: Vec<String> = std::env::args().collect();
+    let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1));
+    // Started now, before any job, so its start-up is not on the run's path.
+    let env: Vec<String> = flag("--env")
+        .and_then(|j| serde_json::from_str(j).ok())
+        .unwrap_or_default();
+    let prestarted = flag("--prestart")
+        .and_then(|j| serde_json::from_str::<Vec<String>>(j).ok())
+        .and_then(|argv| phase::Prestarted::start(&argv, &env).ok());
+    if args.iter().any(|a| a == "--probe") {
         out.send(FrameKind::Done, b"");
         return;
     }
-    let code = match read_job().and_then(|job| run(job, &out, &cg)) {
+    let code = match read_job().and_then(|job| run(job, prestarted, &out, &cg)) {
         Ok(()) => {
             out.send(FrameKind::Done, b"");
             0
@@ -94,7 +103,7 @@ fn read_job() -> Result<AgentJob, String> {
     Ok(job)
 }
 
-fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
+fn run(job: AgentJob, mut prestarted: Option<phase::Prestarted>, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
     let work = Path::new(WORK_DIR);
     for [from, to] in &job.seed_dirs {
         let to = safe_join(work, to)?;
@@ -119,7 +128,12 @@ fn run(job: AgentJob, out: &Out, cg: &cgroup::Cgroup) -> Result<(), String> {
     let reaper = phase::Reaper::start();
     for (i, p) in job.phases.iter().enumerate() {
         let stdin = b64.decode(&p.stdin).map_err(|e| format!("stdin: bad base64: {e}"))?;
-        let report = phase::run_phase(p, &stdin, &job.env, i == 0, out, cg, &reaper);
+        let pre = if p.phase == Phase::Run && p.prestarted.is_some() {
+            prestarted.take()
+        } else {
+            None
+        };
+        let report = phase::run_phase(p, pre, &stdin, &job.env, i == 0, out, cg, &reaper);
         let ok = report.exit_code == Some(0) && report.limit.is_none() && !report.oom_killed;
         if ok && p.phase == Phase::Compile && !job.artifacts.is_empty() {
             // Before the run phase exists, so what the node caches is the compiler's output.

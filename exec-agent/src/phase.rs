@@ -6,7 +6,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::sync::{Arc, Mutex};
 use std::thread;
@@ -146,9 +146,95 @@ fn forward(
     })
 }
 
-/// Runs one phase to its end and reports how it ended.
+/// Starts a command the way every phase's program starts: in its own session, in the work
+/// dir, with a clean environment, piped stdio, a CPU-time backstop and no core dumps.
+/// `control` becomes fd 3 of the child (for a pre-started program).
+fn spawn(argv: &[String], env: &[String], cpu_ms: u64, control: Option<i32>) -> Result<Child, String> {
+    let Some((prog, args)) = argv.split_first() else {
+        return Err("empty command".into());
+    };
+    let mut cmd = Command::new(prog);
+    cmd.args(args)
+        .current_dir(WORK_DIR)
+        .env_clear()
+        .envs(BASE_ENV)
+        .envs(env.iter().filter_map(|kv| kv.split_once('=')))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let cpu_secs = cpu_ms.div_ceil(1000) + 1;
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(move || {
+            libc::setsid();
+            let cpu = libc::rlimit {
+                rlim_cur: cpu_secs,
+                rlim_max: cpu_secs + 1,
+            };
+            libc::setrlimit(libc::RLIMIT_CPU, &cpu);
+            let core = libc::rlimit {
+                rlim_cur: 0,
+                rlim_max: 0,
+            };
+            libc::setrlimit(libc::RLIMIT_CORE, &core);
+            if let Some(fd) = control {
+                // dup2 onto itself would keep close-on-exec set, so clear it by hand then.
+                let ok = if fd == 3 {
+                    libc::fcntl(3, libc::F_SETFD, 0) >= 0
+                } else {
+                    libc::dup2(fd, 3) >= 0
+                };
+                if !ok {
+                    return Err(std::io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    cmd.spawn().map_err(|e| format!("cannot start {prog}: {e}"))
+}
+
+/// A program started before its job arrived (e.g. Node, whose start-up is most of a small
+/// run): it waits on fd 3 for the JSON argv of the program to run, then runs it as if
+/// started with it. Used for the run phase of languages without a compile phase only, since
+/// the end of a phase kills every process of the sandbox.
+pub struct Prestarted {
+    child: Child,
+    control: std::fs::File,
+}
+
+impl Prestarted {
+    /// Starts `argv` with `TANDEM_PRESTART_FD=3`. CPU time is the operator's ceiling here;
+    /// the phase's own limit is watched from the cgroup once the job arrives.
+    pub fn start(argv: &[String], env: &[String]) -> Result<Self, String> {
+        let mut fds = [0i32; 2];
+        // SAFETY: fds is a valid array of two ints.
+        if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+            return Err(format!("pipe: {}", std::io::Error::last_os_error()));
+        }
+        let mut env = env.to_vec();
+        env.push("TANDEM_PRESTART_FD=3".into());
+        let child = spawn(argv, &env, 60_000, Some(fds[0]));
+        // SAFETY: we own both ends; the child has its own copy of the read end as fd 3.
+        unsafe { libc::close(fds[0]) };
+        let control = unsafe { <std::fs::File as std::os::fd::FromRawFd>::from_raw_fd(fds[1]) };
+        Ok(Self { child: child?, control })
+    }
+
+    /// Hands the waiting program its argv; `None` if it is gone.
+    fn go(mut self, argv: &[String]) -> Option<Child> {
+        let msg = serde_json::to_vec(argv).ok()?;
+        self.control.write_all(&msg).ok()?;
+        drop(self.control); // EOF tells the program the message is whole
+        Some(self.child)
+    }
+}
+
+/// Runs one phase to its end and reports how it ended. `pre` is a program started before the
+/// job, used when the phase asks for it.
 pub fn run_phase(
     p: &AgentPhase,
+    pre: Option<Prestarted>,
     stdin: &[u8],
     env: &[String],
     first_phase: bool,
@@ -171,41 +257,14 @@ pub fn run_phase(
         oom_killed: false,
         spawn_error: None,
     };
-    let Some((prog, args)) = p.argv.split_first() else {
-        report.spawn_error = Some("empty command".into());
-        return report;
+    let child = match pre.and_then(|pre| pre.go(p.prestarted.as_deref()?)) {
+        Some(child) => Ok(child),
+        None => spawn(&p.argv, env, p.cpu_ms, None),
     };
-    let mut cmd = Command::new(prog);
-    cmd.args(args)
-        .current_dir(WORK_DIR)
-        .env_clear()
-        .envs(BASE_ENV)
-        .envs(env.iter().filter_map(|kv| kv.split_once('=')))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let cpu_secs = p.cpu_ms.div_ceil(1000) + 1;
-    // SAFETY: only async-signal-safe calls between fork and exec.
-    unsafe {
-        cmd.pre_exec(move || {
-            libc::setsid();
-            let cpu = libc::rlimit {
-                rlim_cur: cpu_secs,
-                rlim_max: cpu_secs + 1,
-            };
-            libc::setrlimit(libc::RLIMIT_CPU, &cpu);
-            let core = libc::rlimit {
-                rlim_cur: 0,
-                rlim_max: 0,
-            };
-            libc::setrlimit(libc::RLIMIT_CORE, &core);
-            Ok(())
-        });
-    }
-    let mut child = match cmd.spawn() {
+    let mut child = match child {
         Ok(c) => c,
         Err(e) => {
-            report.spawn_error = Some(format!("cannot start {prog}: {e}"));
+            report.spawn_error = Some(e);
             report.exit_code = Some(127);
             return report;
         }

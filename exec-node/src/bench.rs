@@ -164,11 +164,18 @@ fn rss_kib() -> u64 {
 }
 
 /// Runs the benchmark and returns a Markdown report.
-pub async fn run(node: &Node, runs: usize, baseline_runs: usize, languages: &[String]) -> anyhow::Result<String> {
+pub async fn run(
+    node: &Node,
+    runs: usize,
+    baseline_runs: usize,
+    languages: &[String],
+    pace: Duration,
+) -> anyhow::Result<String> {
     let mut report = String::new();
     writeln!(
         report,
-        "### Request → verdict, hello world ({runs} runs each; baseline {baseline_runs} runs)\n"
+        "### Request → verdict, hello world ({runs} runs each, {} ms apart; baseline {baseline_runs} runs)\n",
+        pace.as_millis()
     )?;
     writeln!(
         report,
@@ -197,12 +204,14 @@ pub async fn run(node: &Node, runs: usize, baseline_runs: usize, languages: &[St
         let mut first = Vec::with_capacity(runs);
         for _ in 0..runs {
             counter += 1;
+            tokio::time::sleep(pace).await;
             first.push(timed(node, &hello_request(lang, file, &unique(lang, source, counter))).await?);
         }
         let mut cached = Vec::new();
         if compiled {
             let req = hello_request(lang, file, source); // built by the warm-up
             for _ in 0..runs {
+                tokio::time::sleep(pace).await;
                 cached.push(timed(node, &req).await?);
             }
         }

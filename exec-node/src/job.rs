@@ -102,11 +102,16 @@ fn agent_job(prep: &PreparedRun, compile: bool, built: cache::Artifacts) -> Agen
         memory_bytes: l.memory_bytes,
         output_bytes: l.output_bytes,
         stdin: b64.encode(stdin),
+        prestarted: None,
     };
     if let Some(argv) = prep.compile_argv.as_ref().filter(|_| compile) {
         phases.push(phase(Phase::Compile, argv, &prep.limits.compile, b""));
     }
-    phases.push(phase(Phase::Run, &prep.run_argv, &prep.limits.run, &prep.stdin));
+    let mut run = phase(Phase::Run, &prep.run_argv, &prep.limits.run, &prep.stdin);
+    if let Some(pre) = &prep.language.prestart {
+        run.prestarted = prep.run_argv.strip_prefix(pre.as_slice()).map(<[String]>::to_vec);
+    }
+    phases.push(run);
     let sources = prep.files.iter().map(|(path, data)| AgentFile {
         path: path.clone(),
         data: b64.encode(data),
@@ -206,7 +211,15 @@ pub(crate) fn spec_for(
         work_dir_bytes: cfg.work_dir_bytes,
         tmp_bytes: cfg.tmp_bytes,
         noexec_work: lang.noexec_work,
-        agent_args: vec![],
+        agent_args: match &lang.prestart {
+            Some(argv) => vec![
+                "--prestart".into(),
+                serde_json::to_string(argv).expect("strings serialize"),
+                "--env".into(),
+                serde_json::to_string(&lang.env).expect("strings serialize"),
+            ],
+            None => vec![],
+        },
     }
 }
 

@@ -71,6 +71,9 @@ enum Cmd {
         /// Only these languages (default: all five).
         #[arg(long = "lang")]
         languages: Vec<String>,
+        /// Pause before each run, in ms (0: back to back; an interview's runs are seconds apart).
+        #[arg(long, default_value_t = 0)]
+        pace_ms: u64,
     },
 }
 
@@ -224,12 +227,14 @@ async fn main() -> Result<()> {
             runs,
             baseline_runs,
             languages,
+            pace_ms,
         } => {
             cfg.node_id = format!("bench-{}", std::process::id());
             let cache_dir = std::env::temp_dir().join(format!("tandem-bench-cache-{}", std::process::id()));
             cfg.compile_cache_dir = Some(cache_dir.clone());
             let node = Node::start(engine, cfg, manifest, None).await?;
-            let report = tandem_exec::bench::run(&node, *runs, *baseline_runs, languages).await;
+            let report =
+                tandem_exec::bench::run(&node, *runs, *baseline_runs, languages, Duration::from_millis(*pace_ms)).await;
             node.shutdown(Duration::from_secs(30)).await;
             let _ = std::fs::remove_dir_all(&cache_dir);
             println!("{}", report?);

@@ -19,6 +19,8 @@ use crate::sandbox::{destroy, Sandbox, SandboxSpec};
 
 /// How long demand is remembered when sizing a pool.
 const DEMAND_WINDOW: Duration = Duration::from_secs(30);
+/// Sandboxes being started at once (the engine serialises much of the work anyway).
+const PARALLEL_STARTS: usize = 2;
 /// A warm sandbox older than this is replaced (keeps long-idle nodes from holding stale ones).
 const MAX_IDLE: Duration = Duration::from_secs(600);
 
@@ -32,6 +34,7 @@ pub struct Shape {
     pub work_dir_bytes: u64,
     pub tmp_bytes: u64,
     pub noexec_work: bool,
+    pub agent_args: Vec<String>,
 }
 
 impl Shape {
@@ -44,6 +47,7 @@ impl Shape {
             work_dir_bytes: spec.work_dir_bytes,
             tmp_bytes: spec.tmp_bytes,
             noexec_work: spec.noexec_work,
+            agent_args: spec.agent_args.clone(),
         }
     }
 }
@@ -157,15 +161,14 @@ impl Pool {
     }
 
     async fn refill_loop(self: Arc<Self>) {
+        let mut starts = tokio::task::JoinSet::new();
         loop {
-            // Pick one shape that is short of its target, and mark a start in progress.
-            let job = {
+            // Pick shapes that are short of their target, and mark their starts in progress.
+            let (picks, stale, closed) = {
                 let mut st = self.lock();
-                if st.closed {
-                    return;
-                }
+                let closed = st.closed;
                 let mut stale = Vec::new();
-                let mut pick = None;
+                let mut picks = Vec::new();
                 let targets: Vec<(Shape, usize)> = st.slots.iter().map(|(k, s)| (k.clone(), self.target(s))).collect();
                 for (shape, target) in targets {
                     let slot = st.slots.get_mut(&shape).expect("listed above");
@@ -175,62 +178,74 @@ impl Pool {
                     while slot.ready.len() > target {
                         stale.extend(slot.ready.pop_back().map(|w| w.sandbox.id.clone()));
                     }
-                    if pick.is_none() && slot.ready.len() + slot.starting < target {
-                        if let Some(spec) = &slot.spec {
-                            slot.starting += 1;
-                            pick = Some((shape.clone(), spec.clone()));
-                        }
+                    while !closed
+                        && starts.len() + picks.len() < PARALLEL_STARTS
+                        && slot.ready.len() + slot.starting < target
+                    {
+                        let Some(spec) = &slot.spec else { break };
+                        slot.starting += 1;
+                        picks.push((shape.clone(), spec.clone()));
                     }
                 }
-                (pick, stale)
+                (picks, stale, closed)
             };
-            let (pick, stale) = job;
             for id in stale {
                 destroy(self.engine.clone(), id).await;
             }
-            let Some((shape, mut spec)) = pick else {
-                tokio::select! {
-                    _ = self.wake.notified() => {}
-                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            if closed {
+                // Let starts in flight finish: each destroys its sandbox when it sees `closed`.
+                while starts.join_next().await.is_some() {}
+                return;
+            }
+            for (shape, spec) in picks {
+                starts.spawn(self.clone().start_one(shape, spec));
+            }
+            tokio::select! {
+                Some(_) = starts.join_next(), if !starts.is_empty() => {}
+                _ = self.wake.notified() => {}
+                _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+            }
+        }
+    }
+
+    /// Starts one sandbox of `shape` and puts it in the pool (or removes it if the pool
+    /// closed meanwhile or its limits are not what was asked).
+    async fn start_one(self: Arc<Self>, shape: Shape, mut spec: SandboxSpec) {
+        spec.job_id = format!("pool-{}", uuid::Uuid::new_v4().simple());
+        let started = Sandbox::start(&self.engine, &spec, Duration::from_secs(60)).await;
+        // Decide under the lock, act (await) after it.
+        let discard = {
+            let mut st = self.lock();
+            let closed = st.closed;
+            let slot = st.slots.entry(shape.clone()).or_default();
+            match started {
+                Ok(sb) if !closed && limits_mismatch(&spec, &sb.hello.limits).is_none() => {
+                    slot.starting -= 1;
+                    slot.ready.push_back(Warm {
+                        sandbox: sb,
+                        since: Instant::now(),
+                    });
+                    Ok(None)
                 }
-                continue;
-            };
-            spec.job_id = format!("pool-{}", uuid::Uuid::new_v4().simple());
-            let started = Sandbox::start(&self.engine, &spec, Duration::from_secs(60)).await;
-            // Decide under the lock, act (await) after it.
-            let discard = {
-                let mut st = self.lock();
-                let closed = st.closed;
-                let slot = st.slots.entry(shape.clone()).or_default();
-                match started {
-                    Ok(sb) if !closed && limits_mismatch(&spec, &sb.hello.limits).is_none() => {
-                        slot.starting -= 1;
-                        slot.ready.push_back(Warm {
-                            sandbox: sb,
-                            since: Instant::now(),
-                        });
-                        Ok(None)
-                    }
-                    Ok(sb) => Ok(Some(sb.id.clone())),
-                    Err(e) => {
-                        slot.starting -= 1;
-                        Err(e)
-                    }
-                }
-            };
-            match discard {
-                Ok(None) => {}
-                Ok(Some(id)) => {
-                    destroy(self.engine.clone(), id).await;
-                    // Only now: `close` waits for this count, so the sandbox is gone first.
-                    if let Some(slot) = self.lock().slots.get_mut(&shape) {
-                        slot.starting -= 1;
-                    }
-                }
+                Ok(sb) => Ok(Some(sb.id.clone())),
                 Err(e) => {
-                    tracing::warn!("could not pre-start a sandbox: {e}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    slot.starting -= 1;
+                    Err(e)
                 }
+            }
+        };
+        match discard {
+            Ok(None) => {}
+            Ok(Some(id)) => {
+                destroy(self.engine.clone(), id).await;
+                // Only now: `close` waits for this count, so the sandbox is gone first.
+                if let Some(slot) = self.lock().slots.get_mut(&shape) {
+                    slot.starting -= 1;
+                }
+            }
+            Err(e) => {
+                tracing::warn!("could not pre-start a sandbox: {e}");
+                tokio::time::sleep(Duration::from_secs(1)).await;
             }
         }
     }

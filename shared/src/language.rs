@@ -20,6 +20,8 @@ pub enum ManifestError {
     Duplicate(String),
     #[error("language `{0}` has an empty run command")]
     EmptyRun(String),
+    #[error("language `{0}`: `prestart` must be a prefix of `run` and needs no compile phase")]
+    BadPrestart(String),
 }
 
 /// Per-language limit defaults, for toolchains that need more than the node's defaults.
@@ -63,6 +65,11 @@ pub struct Language {
     pub compile: Option<Vec<String>>,
     /// Run command (argv with placeholders); request arguments are appended.
     pub run: Vec<String>,
+    /// A prefix of `run` that the sandbox starts before the job arrives; the program then
+    /// receives the rest of `run` (the main file and arguments) on fd 3. For languages whose
+    /// start-up dominates a small run and that have no compile phase.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prestart: Option<Vec<String>>,
     /// Extra environment (`KEY=value`) for both phases.
     #[serde(default)]
     pub env: Vec<String>,
@@ -140,6 +147,11 @@ impl Manifest {
         for lang in &file.languages {
             if lang.run.is_empty() {
                 return Err(ManifestError::EmptyRun(lang.id.clone()));
+            }
+            if let Some(pre) = &lang.prestart {
+                if lang.compile.is_some() || pre.is_empty() || !lang.run.starts_with(pre) {
+                    return Err(ManifestError::BadPrestart(lang.id.clone()));
+                }
             }
             let mut names: Vec<String> = lang.aliases.iter().map(|a| a.to_ascii_lowercase()).collect();
             names.push(lang.id.to_ascii_lowercase());

@@ -111,6 +111,10 @@ pub struct AgentPhase {
     /// Standard input, base64.
     #[serde(default)]
     pub stdin: String,
+    /// When the sandbox pre-started this phase's program (the agent's `--prestart`), the
+    /// argv to hand it (the main file and the program's arguments) instead of `argv`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prestarted: Option<Vec<String>>,
 }
 
 /// The job the node sends.
