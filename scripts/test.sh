@@ -16,11 +16,15 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> building every binary"
 cargo build --locked --workspace --bins
+# Sandboxes that exist before the tests (a node running beside them, a run killed earlier)
+# are not the tests' doing; only new ones count as left behind.
+list_sandboxes() { podman ps -a --filter label=io.tandem.exec.node --format '{{.ID}} {{.Names}}' | sort; }
+before=$(list_sandboxes)
 echo "==> cargo test"
 cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}"
 
 echo "==> checking that no sandbox or tandem container is left behind"
-left=$(podman ps -a --filter label=io.tandem.exec.node --format '{{.Names}}' | grep -v '^$' || true)
+left=$(comm -13 <(echo "$before") <(list_sandboxes) | grep -v '^$' || true)
 if [ -n "$left" ]; then
   echo "containers left behind: $left" >&2
   exit 1
