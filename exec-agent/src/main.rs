@@ -237,3 +237,35 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_must_stay_inside_the_work_dir() {
+        let base = Path::new("/work");
+        assert_eq!(safe_join(base, "a/b.py").unwrap(), Path::new("/work/a/b.py"));
+        for bad in ["", "/etc/passwd", "../x", "a/../../x", "./x"] {
+            assert!(safe_join(base, bad).is_err(), "{bad:?} was accepted");
+        }
+    }
+
+    #[test]
+    fn artefacts_are_found_by_pattern_and_links_are_not_followed() {
+        let dir = std::env::temp_dir().join(format!("tandem-agent-test-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("pkg")).unwrap();
+        std::fs::create_dir_all(dir.join(".cache")).unwrap();
+        std::fs::write(dir.join("main"), b"bin").unwrap();
+        std::fs::write(dir.join("pkg/A.class"), b"cafe").unwrap();
+        std::fs::write(dir.join(".cache/B.class"), b"cache").unwrap();
+        std::fs::write(dir.join("main.go"), b"src").unwrap();
+        std::os::unix::fs::symlink("/etc/hostname", dir.join("C.class")).unwrap();
+        let mut found = Vec::new();
+        collect(&dir, &dir, &["main".into(), "*.class".into()], &mut found);
+        let mut names: Vec<String> = found.into_iter().map(|(_, rel)| rel).collect();
+        names.sort();
+        assert_eq!(names, vec!["main", "pkg/A.class"]);
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
