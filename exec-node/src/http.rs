@@ -9,6 +9,7 @@
 //! | `POST /api/tandem/v1/runs` | run, answering with an SSE stream of `RunEvent`s |
 //! | `GET /api/tandem/v1/runs/{id}` | a finished run's record |
 //! | `DELETE /api/tandem/v1/runs/{id}` | cancel a run |
+//! | `GET /api/tandem/v1/runs/{id}/events` | a recent run's events (SSE): all so far, then live |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
 
 use std::convert::Infallible;
@@ -21,7 +22,7 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
-use futures_util::Stream;
+use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use tandem_shared::exec::{RunEvent, RunRequest};
 
@@ -83,6 +84,7 @@ pub fn router(node: Node) -> Router {
         .route("/api/tandem/v1/languages", get(languages))
         .route("/api/tandem/v1/runs", post(stream_run))
         .route("/api/tandem/v1/runs/{id}", get(job).delete(cancel))
+        .route("/api/tandem/v1/runs/{id}/events", get(watch))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -141,18 +143,32 @@ async fn stream_run(
         let mut handle = state?;
         let ev = handle.events.recv().await?;
         let last = matches!(ev, RunEvent::Finished { .. } | RunEvent::Error { .. });
-        let name = match &ev {
-            RunEvent::Queued { .. } => "queued",
-            RunEvent::Started { .. } => "started",
-            RunEvent::Output { .. } => "output",
-            RunEvent::PhaseFinished { .. } => "phase_finished",
-            RunEvent::Finished { .. } => "finished",
-            RunEvent::Error { .. } => "error",
-        };
-        let event = Event::default().event(name).json_data(&ev).expect("events serialize");
-        Some((Ok(event), if last { None } else { Some(handle) }))
+        Some((Ok(sse_event(&ev)), if last { None } else { Some(handle) }))
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
+}
+
+/// A run's events as SSE: everything so far, then live until the run ends.
+async fn watch(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let events = node
+        .watch(&id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no recent run {id}")))?;
+    Ok(Sse::new(events.map(|ev| Ok(sse_event(&ev)))).keep_alive(KeepAlive::default()))
+}
+
+fn sse_event(ev: &RunEvent) -> Event {
+    let name = match ev {
+        RunEvent::Queued { .. } => "queued",
+        RunEvent::Started { .. } => "started",
+        RunEvent::Output { .. } => "output",
+        RunEvent::PhaseFinished { .. } => "phase_finished",
+        RunEvent::Finished { .. } => "finished",
+        RunEvent::Error { .. } => "error",
+    };
+    Event::default().event(name).json_data(ev).expect("events serialize")
 }
 
 async fn job(State(node): State<Node>, Path(id): Path<String>) -> Result<Response, ApiError> {

@@ -33,6 +33,8 @@ pub(crate) struct JobContext<'a> {
     pub cfg: &'a NodeConfig,
     pub job_id: &'a str,
     pub events: &'a mpsc::Sender<RunEvent>,
+    /// Everything emitted also goes here, for watchers who join late.
+    pub log: &'a crate::events::EventLog,
     pub cancel: watch::Receiver<bool>,
     pub accepted: Instant,
 }
@@ -264,6 +266,7 @@ impl Run<'_, '_> {
     }
 
     async fn emit(&mut self, event: RunEvent) {
+        self.ctx.log.push(event.clone());
         if self.ctx.events.send(event).await.is_err() {
             self.receiver_gone = true;
         }

@@ -16,6 +16,7 @@ pub mod bench;
 pub mod cache;
 pub mod config;
 pub mod engine;
+pub mod events;
 pub mod http;
 pub mod job;
 pub mod metrics;

@@ -17,6 +17,7 @@ use tokio::sync::{mpsc, watch};
 use crate::cache::CompileCache;
 use crate::config::NodeConfig;
 use crate::engine::Engine;
+use crate::events::RecentRuns;
 use crate::job::{execute, limits_mismatch, spec_for, JobContext};
 use crate::metrics::{Metrics, RunLabels};
 use crate::pool::{Pool, PoolTask};
@@ -26,6 +27,8 @@ use crate::sandbox::{self, Remover, Sandbox, SandboxSpec};
 use crate::schedule::Scheduler;
 use crate::store::{JobRecord, Store, StoreError};
 
+/// Runs whose events stay available to late watchers.
+const RECENT_RUNS: usize = 256;
 /// Events buffered per run before the producer waits for its consumer.
 const EVENT_BUFFER: usize = 256;
 
@@ -104,6 +107,7 @@ struct Inner {
     _pool_task: Option<PoolTask>,
     remover: Remover,
     cache: Option<Arc<CompileCache>>,
+    recent: RecentRuns,
 }
 
 /// The execution node. Cheap to clone.
@@ -169,6 +173,7 @@ impl Node {
                 _pool_task: pool_task,
                 remover: Remover::new(engine.clone()),
                 cache,
+                recent: RecentRuns::new(RECENT_RUNS),
                 slots: Scheduler::new(cfg.max_parallel),
                 engine,
                 cfg,
@@ -260,13 +265,16 @@ impl Node {
         let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
         let requester = requester.to_string();
         let id = job_id.clone();
+        let log = inner.recent.start(&job_id);
         // Owned by the node: it ends when the run ends (every path below finishes).
         tokio::spawn(async move {
             let inner = &this.inner;
-            let _ = tx.try_send(RunEvent::Queued {
+            let queued = RunEvent::Queued {
                 job_id: id.clone(),
                 position: position.saturating_sub(inner.cfg.max_parallel.saturating_sub(1)),
-            });
+            };
+            log.push(queued.clone());
+            let _ = tx.try_send(queued);
             let permit = tokio::select! {
                 p = inner.slots.acquire(&tenant) => Some(p),
                 _ = cancel_rx.wait_for(|c| *c) => None,
@@ -283,6 +291,7 @@ impl Node {
                         cfg: &inner.cfg,
                         job_id: &id,
                         events: &tx,
+                        log: &log,
                         cancel: cancel_rx,
                         accepted,
                     };
@@ -291,11 +300,11 @@ impl Node {
                     Some(r)
                 }
                 None => {
-                    let _ = tx
-                        .send(RunEvent::Error {
-                            message: "cancelled before it started".into(),
-                        })
-                        .await;
+                    let error = RunEvent::Error {
+                        message: "cancelled before it started".into(),
+                    };
+                    log.push(error.clone());
+                    let _ = tx.send(error).await;
                     None
                 }
             };
@@ -329,6 +338,12 @@ impl Node {
     pub async fn run(&self, req: &RunRequest, requester: &str) -> Result<RunResult, SubmitError> {
         let handle = self.submit(req, requester)?;
         handle.result().await.ok_or(SubmitError::CancelledBeforeStart)
+    }
+
+    /// A run's events from its first, then live until it ends: for watchers who join late.
+    /// `None` for a job this node does not know (or no longer remembers).
+    pub fn watch(&self, job_id: &str) -> Option<impl futures_util::Stream<Item = RunEvent> + Send + 'static> {
+        self.inner.recent.get(job_id).map(|log| log.watch())
     }
 
     /// Ids of pre-started sandboxes waiting for a job.

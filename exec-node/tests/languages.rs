@@ -181,3 +181,29 @@ async fn a_pooled_javascript_sandbox_has_node_already_started() {
     );
     finish(node).await;
 }
+
+#[tokio::test]
+async fn a_watcher_joining_mid_run_receives_everything_in_order() {
+    use futures_util::StreamExt;
+    let node = node().await;
+    let code = "import time\nfor i in range(20):\n    print(i, flush=True)\n    time.sleep(0.05)\n";
+    let mut h = node.submit(&req("python", code), "test").unwrap();
+    let mut seen = Vec::new();
+    let mut late = None;
+    while let Some(ev) = h.events.recv().await {
+        let is_output = matches!(ev, tandem_shared::exec::RunEvent::Output { .. });
+        let done = matches!(ev, tandem_shared::exec::RunEvent::Finished { .. });
+        seen.push(ev);
+        if is_output && late.is_none() {
+            // Somebody starts watching after the run printed its first line.
+            late = Some(tokio::spawn(node.watch(&h.job_id).unwrap().collect::<Vec<_>>()));
+        }
+        if done {
+            break;
+        }
+    }
+    let watched = late.expect("the run printed").await.unwrap();
+    assert_eq!(watched, seen, "the late watcher saw the same run");
+    assert!(node.watch("no-such-job").is_none());
+    finish(node).await;
+}
