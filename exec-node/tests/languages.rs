@@ -169,14 +169,14 @@ async fn a_pooled_javascript_sandbox_has_node_already_started() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(!node.idle_sandboxes().is_empty(), "the pool never filled");
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1000)).await;
     let r = run_code(&node, "javascript", "console.log(Math.round(process.uptime() * 1000));").await;
     expect_verdict(&r, Verdict::Ok);
     let uptime_ms: u64 = stdout(&r).trim().parse().unwrap();
     let wall_ms = r.run.as_ref().unwrap().wall_ms;
     // Node was running before the job arrived: it is older than the run itself.
     assert!(
-        uptime_ms > wall_ms + 300,
+        uptime_ms > wall_ms + 200,
         "node started with the job: uptime {uptime_ms} ms, run {wall_ms} ms"
     );
     finish(node).await;

@@ -43,6 +43,8 @@ pub fn uuid_like() -> String {
     format!("{:x}{:x}", n, std::process::id())
 }
 
+/// A request with the most compile time the node allows: tests share two cores with other
+/// work, and a slow compile is not what they test (the limit tests set their own).
 pub fn req(lang: &str, code: &str) -> RunRequest {
     RunRequest {
         language: lang.into(),
@@ -51,6 +53,11 @@ pub fn req(lang: &str, code: &str) -> RunRequest {
             content: code.into(),
             ..Default::default()
         }],
+        limits: tandem_shared::exec::LimitsRequest {
+            compile_wall_ms: Some(30_000),
+            compile_cpu_ms: Some(30_000),
+            ..Default::default()
+        },
         ..Default::default()
     }
 }
