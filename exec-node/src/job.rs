@@ -16,7 +16,7 @@ use crate::engine::Engine;
 use crate::output::{PhaseOutput, Utf8Chunker};
 use crate::pool::Pool;
 use crate::request::PreparedRun;
-use crate::sandbox::{Remover, Sandbox, SandboxSpec};
+use crate::sandbox::{Remover, Sandbox, SandboxSpec, Shape};
 
 /// How long a fresh sandbox may take to say hello (the engine may be busy).
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
@@ -203,43 +203,51 @@ pub(crate) fn spec_for(
         limits.run.memory_bytes
     };
     SandboxSpec {
-        image: lang.image.clone(),
+        shape: Shape {
+            image: lang.image.clone(),
+            memory_bytes,
+            pids: limits.pids,
+            cpu_millis: limits.cpu_millis,
+            work_dir_bytes: cfg.work_dir_bytes,
+            tmp_bytes: cfg.tmp_bytes,
+            noexec_work: lang.noexec_work,
+            agent_args: match &lang.prestart {
+                Some(argv) => vec![
+                    "--prestart".into(),
+                    serde_json::to_string(argv).expect("strings serialize"),
+                    "--env".into(),
+                    serde_json::to_string(&lang.env).expect("strings serialize"),
+                ],
+                None => vec![],
+            },
+        },
         node_id: cfg.node_id.clone(),
         job_id: job_id.to_string(),
         agent_path: cfg.agent_path.clone(),
-        memory_bytes,
-        pids: limits.pids,
-        cpu_millis: limits.cpu_millis,
-        work_dir_bytes: cfg.work_dir_bytes,
-        tmp_bytes: cfg.tmp_bytes,
-        noexec_work: lang.noexec_work,
-        agent_args: match &lang.prestart {
-            Some(argv) => vec![
-                "--prestart".into(),
-                serde_json::to_string(argv).expect("strings serialize"),
-                "--env".into(),
-                serde_json::to_string(&lang.env).expect("strings serialize"),
-            ],
-            None => vec![],
-        },
     }
 }
 
 /// Checks the limits the agent saw in its cgroup against the ones asked for.
 pub fn limits_mismatch(spec: &SandboxSpec, seen: &tandem_shared::sandbox::ObservedLimits) -> Option<String> {
     let mut wrong = Vec::new();
-    if seen.memory_bytes != Some(spec.memory_bytes) {
-        wrong.push(format!("memory {:?} (asked {})", seen.memory_bytes, spec.memory_bytes));
+    if seen.memory_bytes != Some(spec.shape.memory_bytes) {
+        wrong.push(format!(
+            "memory {:?} (asked {})",
+            seen.memory_bytes, spec.shape.memory_bytes
+        ));
     }
-    if seen.pids != Some(spec.pids) {
-        wrong.push(format!("pids {:?} (asked {})", seen.pids, spec.pids));
+    if seen.pids != Some(spec.shape.pids) {
+        wrong.push(format!("pids {:?} (asked {})", seen.pids, spec.shape.pids));
     }
-    if seen.cpu_millis != Some(spec.cpu_millis) {
-        wrong.push(format!("cpu {:?} millis (asked {})", seen.cpu_millis, spec.cpu_millis));
+    if seen.cpu_millis != Some(spec.shape.cpu_millis) {
+        wrong.push(format!(
+            "cpu {:?} millis (asked {})",
+            seen.cpu_millis, spec.shape.cpu_millis
+        ));
     }
     if let Some(swap) = seen.memory_swap_bytes {
-        if swap != spec.memory_bytes {
-            wrong.push(format!("memory+swap {swap} (asked {})", spec.memory_bytes));
+        if swap != spec.shape.memory_bytes {
+            wrong.push(format!("memory+swap {swap} (asked {})", spec.shape.memory_bytes));
         }
     }
     (!wrong.is_empty()).then(|| wrong.join(", "))
@@ -631,17 +639,19 @@ mod limit_tests {
 
     fn spec() -> SandboxSpec {
         SandboxSpec {
-            image: "x".into(),
+            shape: Shape {
+                image: "x".into(),
+                memory_bytes: 256 << 20,
+                pids: 64,
+                cpu_millis: 1000,
+                work_dir_bytes: 1,
+                tmp_bytes: 1,
+                noexec_work: true,
+                agent_args: vec![],
+            },
             node_id: "n".into(),
             job_id: "j".into(),
             agent_path: "/a".into(),
-            memory_bytes: 256 << 20,
-            pids: 64,
-            cpu_millis: 1000,
-            work_dir_bytes: 1,
-            tmp_bytes: 1,
-            noexec_work: true,
-            agent_args: vec![],
         }
     }
 

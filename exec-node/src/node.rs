@@ -23,7 +23,7 @@ use crate::metrics::{Metrics, RunLabels};
 use crate::pool::{Pool, PoolTask};
 use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
-use crate::sandbox::{self, Remover, Sandbox, SandboxSpec};
+use crate::sandbox::{self, Remover, Sandbox, SandboxSpec, Shape};
 use crate::schedule::Scheduler;
 use crate::store::{JobRecord, Store, StoreError};
 
@@ -377,17 +377,19 @@ impl Node {
 /// Starts one sandbox with known limits and compares what its agent reads from its cgroup.
 pub async fn probe_limits(engine: &Engine, cfg: &NodeConfig, image: &str) -> Result<ObservedLimits, StartError> {
     let spec = SandboxSpec {
-        image: image.into(),
+        shape: Shape {
+            image: image.into(),
+            memory_bytes: cfg.default_memory_bytes,
+            pids: cfg.default_pids,
+            cpu_millis: cfg.cpu_millis,
+            work_dir_bytes: cfg.work_dir_bytes,
+            tmp_bytes: cfg.tmp_bytes,
+            noexec_work: true,
+            agent_args: vec!["--probe".into()],
+        },
         node_id: cfg.node_id.clone(),
         job_id: format!("probe-{}", uuid::Uuid::new_v4().simple()),
         agent_path: cfg.agent_path.clone(),
-        memory_bytes: cfg.default_memory_bytes,
-        pids: cfg.default_pids,
-        cpu_millis: cfg.cpu_millis,
-        work_dir_bytes: cfg.work_dir_bytes,
-        tmp_bytes: cfg.tmp_bytes,
-        noexec_work: true,
-        agent_args: vec!["--probe".into()],
     };
     let sb = Sandbox::start(engine, &spec, Duration::from_secs(60)).await?;
     let seen = sb.hello.limits;

@@ -15,7 +15,7 @@ use tokio::sync::Notify;
 
 use crate::engine::Engine;
 use crate::job::limits_mismatch;
-use crate::sandbox::{destroy, Sandbox, SandboxSpec};
+use crate::sandbox::{destroy, Sandbox, SandboxSpec, Shape};
 
 /// How long demand is remembered when sizing a pool.
 const DEMAND_WINDOW: Duration = Duration::from_secs(30);
@@ -23,34 +23,6 @@ const DEMAND_WINDOW: Duration = Duration::from_secs(30);
 const PARALLEL_STARTS: usize = 2;
 /// A warm sandbox older than this is replaced (keeps long-idle nodes from holding stale ones).
 const MAX_IDLE: Duration = Duration::from_secs(600);
-
-/// The container-level part of a sandbox spec: sandboxes of one shape are interchangeable.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct Shape {
-    pub image: String,
-    pub memory_bytes: u64,
-    pub pids: u64,
-    pub cpu_millis: u64,
-    pub work_dir_bytes: u64,
-    pub tmp_bytes: u64,
-    pub noexec_work: bool,
-    pub agent_args: Vec<String>,
-}
-
-impl Shape {
-    pub fn of(spec: &SandboxSpec) -> Self {
-        Self {
-            image: spec.image.clone(),
-            memory_bytes: spec.memory_bytes,
-            pids: spec.pids,
-            cpu_millis: spec.cpu_millis,
-            work_dir_bytes: spec.work_dir_bytes,
-            tmp_bytes: spec.tmp_bytes,
-            noexec_work: spec.noexec_work,
-            agent_args: spec.agent_args.clone(),
-        }
-    }
-}
 
 struct Warm {
     sandbox: Sandbox,
@@ -110,7 +82,7 @@ impl Pool {
     /// Keeps sandboxes of this shape ready from now on (at least `floor` of them).
     pub fn register(&self, spec: &SandboxSpec) {
         let mut st = self.lock();
-        let slot = st.slots.entry(Shape::of(spec)).or_default();
+        let slot = st.slots.entry(spec.shape.clone()).or_default();
         if slot.spec.is_none() {
             let mut template = spec.clone();
             template.job_id = String::new();
@@ -122,7 +94,7 @@ impl Pool {
 
     /// A ready sandbox of the spec's shape, if one is waiting. Counts as demand either way.
     pub fn take(&self, spec: &SandboxSpec) -> Option<Sandbox> {
-        let shape = Shape::of(spec);
+        let shape = spec.shape.clone();
         let mut st = self.lock();
         let slot = st.slots.get_mut(&shape)?;
         let now = Instant::now();

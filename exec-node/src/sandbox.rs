@@ -51,21 +51,28 @@ pub enum SandboxError {
     Ended,
 }
 
-/// What a sandbox is made with.
-#[derive(Debug, Clone)]
-pub struct SandboxSpec {
+/// The container-level part of a sandbox: image, limits, mounts, the agent's arguments.
+/// Sandboxes of one shape are interchangeable, which is what lets the pool start them early.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Shape {
     pub image: String,
-    pub node_id: String,
-    pub job_id: String,
-    pub agent_path: PathBuf,
     pub memory_bytes: u64,
     pub pids: u64,
     pub cpu_millis: u64,
     pub work_dir_bytes: u64,
     pub tmp_bytes: u64,
     pub noexec_work: bool,
-    /// Extra argument for the agent (`--probe`).
+    /// Extra arguments for the agent (`--probe`, `--prestart …`).
     pub agent_args: Vec<String>,
+}
+
+/// What a sandbox is made with: its shape, and whose it is.
+#[derive(Debug, Clone)]
+pub struct SandboxSpec {
+    pub shape: Shape,
+    pub node_id: String,
+    pub job_id: String,
+    pub agent_path: PathBuf,
 }
 
 type Output = Pin<Box<dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send>>;
@@ -80,15 +87,16 @@ pub struct Sandbox {
 }
 
 fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
-    let noexec = if spec.noexec_work { ",noexec" } else { "" };
+    let shape = &spec.shape;
+    let noexec = if shape.noexec_work { ",noexec" } else { "" };
     let tmpfs = HashMap::from([
         (
             WORK_DIR.to_string(),
-            format!("rw,nosuid,nodev{noexec},size={},mode=1777", spec.work_dir_bytes),
+            format!("rw,nosuid,nodev{noexec},size={},mode=1777", shape.work_dir_bytes),
         ),
         (
             "/tmp".to_string(),
-            format!("rw,nosuid,nodev,noexec,size={},mode=1777", spec.tmp_bytes),
+            format!("rw,nosuid,nodev,noexec,size={},mode=1777", shape.tmp_bytes),
         ),
     ]);
     let labels = HashMap::from([
@@ -96,9 +104,9 @@ fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
         (JOB_LABEL.to_string(), spec.job_id.clone()),
     ]);
     let mut cmd = vec![AGENT_PATH_IN_SANDBOX.to_string()];
-    cmd.extend(spec.agent_args.iter().cloned());
+    cmd.extend(shape.agent_args.iter().cloned());
     ContainerCreateBody {
-        image: Some(spec.image.clone()),
+        image: Some(shape.image.clone()),
         cmd: Some(cmd),
         entrypoint: Some(vec![]),
         user: Some(SANDBOX_USER.into()),
@@ -120,11 +128,11 @@ fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
             network_mode: Some("none".into()),
             readonly_rootfs: Some(true),
             tmpfs: Some(tmpfs),
-            memory: Some(spec.memory_bytes as i64),
+            memory: Some(shape.memory_bytes as i64),
             // Equal to memory: no swap, so the memory limit is the real limit.
-            memory_swap: Some(spec.memory_bytes as i64),
-            pids_limit: Some(spec.pids as i64),
-            nano_cpus: Some(spec.cpu_millis as i64 * 1_000_000),
+            memory_swap: Some(shape.memory_bytes as i64),
+            pids_limit: Some(shape.pids as i64),
+            nano_cpus: Some(shape.cpu_millis as i64 * 1_000_000),
             cap_drop: Some(vec!["ALL".into()]),
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
