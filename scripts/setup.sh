@@ -37,6 +37,16 @@ if ! command -v cargo >/dev/null; then
   export PATH="$HOME/.cargo/bin:$PATH"
 fi
 
+# 2b. Node.js for the UI (Vite 8 and Vitest 4 need 20.19 or newer).
+if [ -f "$root/ui/package.json" ]; then
+  if ! command -v node >/dev/null; then
+    say "installing Node.js and npm"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends nodejs npm
+  fi
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a==20&&b>=19)?0:1)' \
+    || echo "warning: Node $(node --version) is older than 20.19; the UI's build and tests need 20.19+" >&2
+fi
+
 # 3. Podman: runc (crun fails on hybrid cgroup hosts), default ulimits below the host's hard
 #    limits, and the Docker-compatible API on /run/podman/podman.sock.
 conf=/etc/containers/containers.conf

@@ -16,6 +16,11 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> building every binary"
 cargo build --locked --workspace --bins
+if [ -f ui/package.json ]; then
+  echo "==> UI: npm ci, unit tests, typecheck and build"
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
+fi
+
 # Sandboxes that exist before the tests (a node running beside them, a run killed earlier)
 # are not the tests' doing; only new ones count as left behind.
 list_sandboxes() { podman ps -a --filter label=io.tandem.exec.node --format '{{.ID}} {{.Names}}' | sort; }

@@ -1,0 +1,53 @@
+/** The console: the shown run's live output, its verdict and figures, and this user's stdin. */
+import { lazy, Suspense } from "react";
+import { useTranslation } from "react-i18next";
+import { useRoom } from "../state/room";
+import type { RunsState } from "../state/runs";
+import { useSettings } from "../state/settings";
+import { setUi, useUi } from "../state/ui";
+import { StatusLine } from "./Verdict";
+import { Button } from "./ui";
+
+const XTerm = lazy(() => import("./XTerm"));
+
+export function ConsolePane({ runs }: { runs: RunsState }) {
+  const { t } = useTranslation();
+  const conn = useRoom();
+  const { stdin, selectedRun } = useUi();
+  const { theme } = useSettings();
+  const id = selectedRun ?? runs.order[0] ?? null;
+  const run = id ? runs.byId[id] : undefined;
+  const live = run && (run.status === "queued" || run.status === "running");
+
+  return (
+    <section aria-label={t("console.label")} className="flex h-full min-h-0 flex-col bg-white dark:bg-zinc-950" data-testid="console">
+      <div className="flex min-h-9 items-center gap-2 border-b border-zinc-200 px-3 py-1 dark:border-zinc-700" aria-live="polite">
+        <h2 className="text-sm font-semibold">{t("console.output")}</h2>
+        <div className="min-w-0 flex-1">{run ? <StatusLine run={run} /> : <span className="text-sm text-zinc-500">{t("console.noRun")}</span>}</div>
+        {live && run && !run.run_id.startsWith("rejected:") && (
+          <Button variant="ghost" onClick={() => conn.cancelRun(run.run_id)}>
+            {t("console.cancel")}
+          </Button>
+        )}
+      </div>
+      <div className="min-h-0 flex-1">
+        <Suspense fallback={null}>
+          <XTerm runId={id} chunks={run?.chunks ?? []} dark={theme === "dark"} label={t("console.output")} />
+        </Suspense>
+      </div>
+      <div className="border-t border-zinc-200 p-2 dark:border-zinc-700">
+        <label htmlFor="tandem-stdin" className="mb-1 block text-xs font-medium text-zinc-600 dark:text-zinc-300">
+          {t("console.stdin")}
+        </label>
+        <textarea
+          id="tandem-stdin"
+          rows={2}
+          className="w-full resize-y rounded-md border border-zinc-300 bg-white p-1.5 font-mono text-sm dark:border-zinc-600 dark:bg-zinc-900"
+          value={stdin}
+          onChange={(e) => setUi({ stdin: e.target.value })}
+          data-testid="stdin"
+        />
+      </div>
+    </section>
+  );
+}
