@@ -25,6 +25,10 @@ fi
 # are not the tests' doing; only new ones count as left behind.
 list_sandboxes() { podman ps -a --filter label=io.tandem.exec.node --format '{{.ID}} {{.Names}}' | sort; }
 before=$(list_sandboxes)
+list_tmp() { ls -d /tmp/tandem-* 2>/dev/null | sort || true; }
+before_tmp=$(list_tmp)
+list_agents() { pgrep -x tandem-agent | sort || true; }
+before_agents=$(list_agents)
 echo "==> cargo test"
 cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}"
 
@@ -34,12 +38,14 @@ if [ -n "$left" ]; then
   echo "containers left behind: $left" >&2
   exit 1
 fi
-if pgrep -x tandem-agent >/dev/null; then
-  echo "tandem-agent processes left behind: $(pgrep -x tandem-agent | tr '\n' ' ')" >&2
+left_agents=$(comm -13 <(echo "$before_agents") <(list_agents) | grep -v '^$' || true)
+if [ -n "$left_agents" ]; then
+  echo "tandem-agent processes left behind: $left_agents" >&2
   exit 1
 fi
-if ls -d /tmp/tandem-* >/dev/null 2>&1; then
-  echo "temporary directories left behind: $(ls -d /tmp/tandem-*)" >&2
+left_tmp=$(comm -13 <(echo "$before_tmp") <(list_tmp) | grep -v '^$' || true)
+if [ -n "$left_tmp" ]; then
+  echo "temporary directories left behind: $left_tmp" >&2
   exit 1
 fi
 echo "no leftovers: no sandbox, no agent process, no temporary directory"
