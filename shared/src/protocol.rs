@@ -1,1 +1,309 @@
+//! The room wire protocol, version 1 (ALPN [`ALPN`] = `tandem/room/1`).
+//!
+//! A connection carries one bidirectional QUIC stream of frames in each direction:
+//!
+//! ```text
+//! frame   = length:u32 (big endian, bytes after this field) body
+//! body    = version:u8 (= 1) kind:u8 payload
+//! kind 1  = control:   JSON [`Control`] (hello, policy statements, peer addresses, errors)
+//! kind 2  = y-sync:    a y-protocols message, lib0 v1 (sync step 1, sync step 2, awareness)
+//! kind 3  = update:    [`SignedUpdate`]: author key (32) ++ ed25519 signature (64) ++ lib0 v1 update
+//! kind 4  = automerge: an automerge sync message for the session record
+//! ```
+//!
+//! Frames longer than [`MAX_FRAME_LEN`] are refused before reading them, a frame with another
+//! version or an unknown kind gets an [`ErrorCode`] back, and none of these crash the peer.
+//! The version also lives in the ALPN so an incompatible peer fails at the handshake; the byte
+//! in every frame lets a future version negotiate per frame without a new connection.
 
+use crate::invite::{PeerAddr, RoomRef, SignedStatement};
+use serde::{Deserialize, Serialize};
+
+/// QUIC ALPN of the room protocol.
+pub const ALPN: &[u8] = b"tandem/room/1";
+/// The frame version this build speaks.
+pub const VERSION: u8 = 1;
+/// Largest frame body accepted. A full-document sync step 2 of a long interview is well under
+/// this; anything larger is refused before allocation.
+pub const MAX_FRAME_LEN: u32 = 8 * 1024 * 1024;
+/// Bytes of the length prefix.
+pub const LEN_PREFIX: usize = 4;
+
+pub const KIND_CONTROL: u8 = 1;
+pub const KIND_YSYNC: u8 = 2;
+pub const KIND_UPDATE: u8 = 3;
+pub const KIND_AUTOMERGE: u8 = 4;
+
+/// Why a frame was refused.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ProtocolError {
+    #[error("frame of {len} bytes exceeds the maximum of {MAX_FRAME_LEN} bytes")]
+    TooLarge { len: u64 },
+    #[error("empty frame (a frame needs at least a version and a kind byte)")]
+    Empty,
+    #[error("unsupported protocol version {got} (this peer speaks version {VERSION})")]
+    UnsupportedVersion { got: u8 },
+    #[error("unknown frame kind {0}")]
+    UnknownKind(u8),
+    #[error("malformed {what} frame: {detail}")]
+    Malformed { what: &'static str, detail: String },
+}
+
+impl ProtocolError {
+    /// The code to send back to the peer that sent the bad frame.
+    pub fn code(&self) -> ErrorCode {
+        match self {
+            ProtocolError::TooLarge { .. } => ErrorCode::TooLarge,
+            ProtocolError::UnsupportedVersion { .. } => ErrorCode::UnsupportedVersion,
+            ProtocolError::Empty | ProtocolError::UnknownKind(_) | ProtocolError::Malformed { .. } => {
+                ErrorCode::Malformed
+            }
+        }
+    }
+}
+
+/// A live document update, signed by its author so every peer (not only the first hop) can
+/// check the author's edit right, even when the update is forwarded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedUpdate {
+    pub author: [u8; 32],
+    pub signature: [u8; 64],
+    /// lib0 v1 Yjs update.
+    pub update: Vec<u8>,
+}
+
+impl SignedUpdate {
+    /// The exact bytes the author signs: a domain tag, the room id and the update.
+    pub fn signing_bytes(room: &RoomRef, update: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(update.len() + 64);
+        out.extend_from_slice(b"tandem-update-v1\0");
+        out.extend_from_slice(room.id.as_bytes());
+        out.push(0);
+        out.extend_from_slice(update);
+        out
+    }
+}
+
+/// Machine-readable reason in an [`Control::Error`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    UnsupportedVersion,
+    Malformed,
+    TooLarge,
+    /// The hello did not prove membership (forged, expired or revoked invite; revoked member).
+    NotAMember,
+    /// A valid member did something its role does not allow (e.g. edit while read-only).
+    Forbidden,
+    UnknownRoom,
+    Internal,
+}
+
+/// The first frame each side sends.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hello {
+    pub room: RoomRef,
+    /// Every statement the sender knows (joins, roles, revocations, client ids), so the other
+    /// side can evaluate membership, including the sender's own join.
+    pub statements: Vec<SignedStatement>,
+    /// How to reach the sender again.
+    pub addr: PeerAddr,
+}
+
+/// Control messages (frame kind 1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum Control {
+    Hello(Hello),
+    /// New statements to merge and forward.
+    Policy {
+        statements: Vec<SignedStatement>,
+    },
+    /// Addresses of the sender's other peers, so the mesh survives any one peer leaving.
+    Peers {
+        peers: Vec<PeerAddr>,
+    },
+    /// Something the receiver sent was refused. `fatal` means the sender closes the connection.
+    Error {
+        code: ErrorCode,
+        message: String,
+        fatal: bool,
+    },
+}
+
+/// A decoded frame.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame {
+    Control(Control),
+    /// y-protocols message bytes (decoded by the peer with `yrs::sync::Message`).
+    YSync(Vec<u8>),
+    Update(SignedUpdate),
+    /// automerge sync message bytes.
+    Automerge(Vec<u8>),
+}
+
+impl Frame {
+    pub fn error(code: ErrorCode, message: impl Into<String>, fatal: bool) -> Self {
+        Frame::Control(Control::Error {
+            code,
+            message: message.into(),
+            fatal,
+        })
+    }
+
+    /// Encodes the frame with its length prefix.
+    pub fn encode(&self) -> Result<Vec<u8>, ProtocolError> {
+        let mut out = vec![0u8; LEN_PREFIX];
+        out.push(VERSION);
+        match self {
+            Frame::Control(c) => {
+                out.push(KIND_CONTROL);
+                serde_json::to_writer(&mut out, c).map_err(|e| ProtocolError::Malformed {
+                    what: "control",
+                    detail: e.to_string(),
+                })?;
+            }
+            Frame::YSync(b) => {
+                out.push(KIND_YSYNC);
+                out.extend_from_slice(b);
+            }
+            Frame::Update(u) => {
+                out.push(KIND_UPDATE);
+                out.extend_from_slice(&u.author);
+                out.extend_from_slice(&u.signature);
+                out.extend_from_slice(&u.update);
+            }
+            Frame::Automerge(b) => {
+                out.push(KIND_AUTOMERGE);
+                out.extend_from_slice(b);
+            }
+        }
+        let len = (out.len() - LEN_PREFIX) as u64;
+        if len > MAX_FRAME_LEN as u64 {
+            return Err(ProtocolError::TooLarge { len });
+        }
+        out[..LEN_PREFIX].copy_from_slice(&(len as u32).to_be_bytes());
+        Ok(out)
+    }
+
+    /// Checks a length prefix before the body is read.
+    pub fn check_len(prefix: [u8; LEN_PREFIX]) -> Result<usize, ProtocolError> {
+        let len = u32::from_be_bytes(prefix);
+        if len > MAX_FRAME_LEN {
+            return Err(ProtocolError::TooLarge { len: len as u64 });
+        }
+        if len < 2 {
+            return Err(ProtocolError::Empty);
+        }
+        Ok(len as usize)
+    }
+
+    /// Decodes a frame body (without the length prefix).
+    pub fn decode(body: &[u8]) -> Result<Frame, ProtocolError> {
+        if body.len() > MAX_FRAME_LEN as usize {
+            return Err(ProtocolError::TooLarge { len: body.len() as u64 });
+        }
+        let [version, kind, payload @ ..] = body else {
+            return Err(ProtocolError::Empty);
+        };
+        if *version != VERSION {
+            return Err(ProtocolError::UnsupportedVersion { got: *version });
+        }
+        match *kind {
+            KIND_CONTROL => serde_json::from_slice(payload)
+                .map(Frame::Control)
+                .map_err(|e| ProtocolError::Malformed {
+                    what: "control",
+                    detail: e.to_string(),
+                }),
+            KIND_YSYNC => Ok(Frame::YSync(payload.to_vec())),
+            KIND_UPDATE => {
+                if payload.len() < 96 {
+                    return Err(ProtocolError::Malformed {
+                        what: "update",
+                        detail: format!("{} bytes is shorter than key and signature", payload.len()),
+                    });
+                }
+                let mut author = [0u8; 32];
+                author.copy_from_slice(&payload[..32]);
+                let mut signature = [0u8; 64];
+                signature.copy_from_slice(&payload[32..96]);
+                Ok(Frame::Update(SignedUpdate {
+                    author,
+                    signature,
+                    update: payload[96..].to_vec(),
+                }))
+            }
+            KIND_AUTOMERGE => Ok(Frame::Automerge(payload.to_vec())),
+            other => Err(ProtocolError::UnknownKind(other)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round_trip(f: Frame) {
+        let bytes = f.encode().unwrap();
+        let len = Frame::check_len(bytes[..4].try_into().unwrap()).unwrap();
+        assert_eq!(len, bytes.len() - 4);
+        assert_eq!(Frame::decode(&bytes[4..]).unwrap(), f);
+    }
+
+    #[test]
+    fn every_frame_kind_round_trips() {
+        round_trip(Frame::YSync(vec![0, 0, 1, 0]));
+        round_trip(Frame::Automerge(vec![0x42, 1, 2]));
+        round_trip(Frame::Update(SignedUpdate {
+            author: [7; 32],
+            signature: [9; 64],
+            update: vec![1, 2, 3],
+        }));
+        round_trip(Frame::error(ErrorCode::Forbidden, "read-only", false));
+        round_trip(Frame::Control(Control::Peers {
+            peers: vec![PeerAddr {
+                id: "ab".into(),
+                relay: None,
+                addrs: vec!["127.0.0.1:1".into()],
+            }],
+        }));
+    }
+
+    #[test]
+    fn oversized_length_prefix_is_refused_before_reading() {
+        let err = Frame::check_len((MAX_FRAME_LEN + 1).to_be_bytes()).unwrap_err();
+        assert_eq!(
+            err,
+            ProtocolError::TooLarge {
+                len: MAX_FRAME_LEN as u64 + 1
+            }
+        );
+        assert_eq!(err.code(), ErrorCode::TooLarge);
+        assert!(Frame::YSync(vec![0; MAX_FRAME_LEN as usize]).encode().is_err());
+    }
+
+    #[test]
+    fn unknown_version_gets_a_clear_error() {
+        let err = Frame::decode(&[2, KIND_YSYNC, 0]).unwrap_err();
+        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 2 });
+        assert!(err.to_string().contains("version 2"));
+        assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
+    }
+
+    #[test]
+    fn malformed_frames_are_errors_not_panics() {
+        assert_eq!(Frame::decode(&[]), Err(ProtocolError::Empty));
+        assert_eq!(Frame::decode(&[1]), Err(ProtocolError::Empty));
+        assert_eq!(Frame::decode(&[1, 99]), Err(ProtocolError::UnknownKind(99)));
+        assert!(matches!(
+            Frame::decode(&[1, KIND_CONTROL, b'{']),
+            Err(ProtocolError::Malformed { .. })
+        ));
+        assert!(matches!(
+            Frame::decode(&[1, KIND_UPDATE, 1, 2]),
+            Err(ProtocolError::Malformed { .. })
+        ));
+        assert_eq!(Frame::check_len([0, 0, 0, 1]), Err(ProtocolError::Empty));
+    }
+}

@@ -1,0 +1,276 @@
+//! The line commands of the headless peer.
+
+use std::time::Duration;
+
+use anyhow::{anyhow, bail, Context, Result};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use tandem_room::core::Edit;
+use tandem_room::{Node, Room};
+use tandem_shared::room::{Cursor, Presence, Role, RunEntry};
+
+pub struct Ctx<'a> {
+    pub node: &'a Node,
+    pub room: &'a Room,
+    pub name: String,
+}
+
+pub enum Outcome {
+    Reply(Value),
+    Quit,
+}
+
+#[derive(Deserialize)]
+#[serde(tag = "cmd", rename_all = "snake_case")]
+enum Cmd {
+    Insert {
+        file: String,
+        pos: u32,
+        text: String,
+        #[serde(default)]
+        force: bool,
+    },
+    Delete {
+        file: String,
+        pos: u32,
+        len: u32,
+        #[serde(default)]
+        force: bool,
+    },
+    Text {
+        file: String,
+    },
+    Files,
+    Invite {
+        role: Role,
+        #[serde(default = "yes")]
+        can_edit: bool,
+        #[serde(default = "hour")]
+        ttl: u64,
+    },
+    SetRole {
+        member: String,
+        role: Role,
+        #[serde(default = "yes")]
+        can_edit: bool,
+    },
+    Revoke {
+        member: String,
+    },
+    RevokeInvite {
+        nonce: String,
+    },
+    PresenceSet {
+        #[serde(default)]
+        name: Option<String>,
+        #[serde(default)]
+        colour: Option<String>,
+        #[serde(default)]
+        file: Option<String>,
+        #[serde(default)]
+        pos: Option<u32>,
+        #[serde(default)]
+        typing: bool,
+    },
+    Presence,
+    Peers,
+    Members,
+    Status,
+    WaitText {
+        file: String,
+        text: String,
+        #[serde(default = "default_wait")]
+        timeout_ms: u64,
+    },
+    WaitPeers {
+        count: usize,
+        #[serde(default = "default_wait")]
+        timeout_ms: u64,
+    },
+    Offline,
+    Online,
+    SetLanguage {
+        language: String,
+    },
+    AddRun {
+        language: String,
+        verdict: String,
+    },
+    Record,
+    Sleep {
+        ms: u64,
+    },
+    Quit,
+}
+
+fn yes() -> bool {
+    true
+}
+fn hour() -> u64 {
+    3600
+}
+fn default_wait() -> u64 {
+    30_000
+}
+
+fn ok(mut v: Value) -> Result<Outcome> {
+    if let Value::Object(m) = &mut v {
+        m.insert("ok".into(), Value::Bool(true));
+    }
+    Ok(Outcome::Reply(v))
+}
+
+pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
+    let cmd: Cmd = serde_json::from_str(line).with_context(|| format!("not a command: {line}"))?;
+    let room = ctx.room;
+    match cmd {
+        Cmd::Insert { file, pos, text, force } => {
+            room.edit(Edit::Insert { file, index: pos, text }, force)?;
+            ok(json!({}))
+        }
+        Cmd::Delete { file, pos, len, force } => {
+            room.edit(Edit::Delete { file, index: pos, len }, force)?;
+            ok(json!({}))
+        }
+        Cmd::Text { file } => ok(json!({ "text": room.text(&file) })),
+        Cmd::Files => ok(json!({ "files": room.files() })),
+        Cmd::Invite { role, can_edit, ttl } => {
+            let inv = room.invite(role, can_edit, ttl)?;
+            ok(json!({ "invite": inv.to_link(), "nonce": inv.body.nonce }))
+        }
+        Cmd::SetRole { member, role, can_edit } => {
+            room.set_role(&member, role, can_edit)?;
+            ok(json!({}))
+        }
+        Cmd::Revoke { member } => {
+            room.revoke(&member)?;
+            ok(json!({}))
+        }
+        Cmd::RevokeInvite { nonce } => {
+            room.revoke_invite(&nonce)?;
+            ok(json!({}))
+        }
+        Cmd::PresenceSet {
+            name,
+            colour,
+            file,
+            pos,
+            typing,
+        } => {
+            let me = ctx.node.id();
+            let role = room
+                .members()
+                .into_iter()
+                .find(|m| m.key == me)
+                .map(|m| m.role)
+                .unwrap_or(Role::Spectator);
+            let cursor = file.map(|f| Cursor {
+                file: f,
+                anchor: pos.unwrap_or(0),
+                head: pos.unwrap_or(0),
+            });
+            if let Some(n) = name {
+                ctx.name = n;
+            }
+            let p = Presence {
+                name: ctx.name.clone(),
+                colour: colour.unwrap_or_else(|| "#3f51b5".into()),
+                role,
+                member: me,
+                cursor,
+                selection: None,
+                typing,
+            };
+            room.set_presence(&p)?;
+            ok(json!({}))
+        }
+        Cmd::Presence => {
+            let list: Vec<Value> = room
+                .presence()
+                .into_iter()
+                .map(|(c, p)| json!({ "client": c, "presence": p }))
+                .collect();
+            ok(json!({ "presence": list }))
+        }
+        Cmd::Peers => ok(json!({ "peers": room.peers() })),
+        Cmd::Members => {
+            let list: Vec<Value> = room
+                .members()
+                .into_iter()
+                .map(|m| json!({ "id": m.key, "role": m.role, "can_edit": m.can_edit, "revoked": m.revoked }))
+                .collect();
+            ok(json!({ "members": list }))
+        }
+        Cmd::Status => ok(json!({
+            "id": ctx.node.id(),
+            "room": room.room_ref(),
+            "addr": ctx.node.addr(),
+            "online": room.is_online(),
+            "peers": room.peers().len(),
+            "refused": room.refused_count(),
+            "errors": room.errors().into_iter().map(|(c, m)| json!({ "code": c, "message": m })).collect::<Vec<_>>(),
+            "state_vector": tandem_shared::invite::to_hex(&room.state_vector()),
+        })),
+        Cmd::WaitText { file, text, timeout_ms } => {
+            let mut rx = room.subscribe();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let now = room.text(&file);
+                if now == text {
+                    return ok(json!({ "text": now }));
+                }
+                if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                    bail!("timed out; text is {now:?}");
+                }
+            }
+        }
+        Cmd::WaitPeers { count, timeout_ms } => {
+            let mut rx = room.subscribe();
+            let deadline = tokio::time::Instant::now() + Duration::from_millis(timeout_ms);
+            loop {
+                let n = room.peers().len();
+                if n >= count {
+                    return ok(json!({ "peers": n }));
+                }
+                if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                    bail!("timed out with {n} peers");
+                }
+            }
+        }
+        Cmd::Offline => {
+            room.set_online(false);
+            ok(json!({}))
+        }
+        Cmd::Online => {
+            room.set_online(true);
+            ok(json!({}))
+        }
+        Cmd::SetLanguage { language } => {
+            room.change_record(|r| r.set_language(&language))?;
+            ok(json!({}))
+        }
+        Cmd::AddRun { language, verdict } => {
+            let by = ctx.node.id();
+            let at_ms = tandem_room::policy::now_ms();
+            room.change_record(|r| {
+                r.push_run(&RunEntry {
+                    at_ms,
+                    by,
+                    language,
+                    verdict,
+                })
+            })?;
+            ok(json!({}))
+        }
+        Cmd::Record => {
+            let (language, runs, roles) = room.record(|r| (r.language(), r.runs(), r.roles()));
+            ok(json!({ "language": language, "runs": runs, "roles": roles }))
+        }
+        Cmd::Sleep { ms } => {
+            tokio::time::sleep(Duration::from_millis(ms)).await;
+            ok(json!({}))
+        }
+        Cmd::Quit => Ok(Outcome::Quit),
+    }
+    .map_err(|e: anyhow::Error| anyhow!(e))
+}

@@ -1,0 +1,170 @@
+//! `tandem-relay`: iroh's relay server for Tandem rooms, with access control, a health endpoint
+//! and Prometheus metrics.
+//!
+//! Modes:
+//! - `--dev`: plain HTTP on loopback (tests, local demos). Peers use `http://127.0.0.1:PORT`.
+//! - `--cert FILE --key FILE`: HTTPS with provided PEM files (production behind a real name).
+//! - `--acme-domain NAME --acme-contact EMAIL`: HTTPS with Let's Encrypt certificates.
+//!
+//! On start it prints one JSON line to stdout with the bound addresses, so scripts and tests can
+//! use port 0 and learn the real ports.
+
+pub mod access;
+pub mod admin;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use iroh_relay::server::{AcmeConfig, CertConfig, RelayConfig, Server, ServerConfig, TlsConfig};
+
+#[derive(Parser, Debug)]
+#[command(name = "tandem-relay", about = "Tandem's self-hosted iroh relay")]
+struct Args {
+    /// Plain HTTP on loopback, no TLS (development and tests only).
+    #[arg(long)]
+    dev: bool,
+    /// HTTP address (relay in dev mode; captive-portal probe otherwise).
+    #[arg(long, env = "TANDEM_RELAY_HTTP", default_value = "127.0.0.1:3340")]
+    http_addr: SocketAddr,
+    /// HTTPS address (not used with --dev).
+    #[arg(long, env = "TANDEM_RELAY_HTTPS", default_value = "0.0.0.0:443")]
+    https_addr: SocketAddr,
+    /// PEM certificate chain for HTTPS.
+    #[arg(long, env = "TANDEM_RELAY_CERT", requires = "key")]
+    cert: Option<PathBuf>,
+    /// PEM private key for HTTPS.
+    #[arg(long, env = "TANDEM_RELAY_KEY", requires = "cert")]
+    key: Option<PathBuf>,
+    /// Domain to get a Let's Encrypt certificate for (instead of --cert/--key).
+    #[arg(long, env = "TANDEM_RELAY_ACME_DOMAIN")]
+    acme_domain: Option<String>,
+    /// Contact email for Let's Encrypt.
+    #[arg(long, env = "TANDEM_RELAY_ACME_CONTACT")]
+    acme_contact: Option<String>,
+    /// Where ACME state and certificates are cached.
+    #[arg(long, env = "TANDEM_RELAY_ACME_CACHE", default_value = "/var/lib/tandem-relay/acme")]
+    acme_cache: PathBuf,
+    /// Use Let's Encrypt's staging directory.
+    #[arg(long)]
+    acme_staging: bool,
+    /// Health and metrics (`/healthz`, `/metrics`).
+    #[arg(long, env = "TANDEM_RELAY_ADMIN", default_value = "127.0.0.1:9340")]
+    admin_addr: SocketAddr,
+    /// Only these endpoint ids (hex) may use the relay (repeatable). Default: anyone.
+    #[arg(long = "allow-id")]
+    allow_ids: Vec<String>,
+    /// File with one allowed endpoint id (hex) per line.
+    #[arg(long)]
+    allow_file: Option<PathBuf>,
+    /// Require `Authorization: Bearer TOKEN` with one of these tokens (repeatable).
+    #[arg(long = "token", env = "TANDEM_RELAY_TOKEN")]
+    tokens: Vec<String>,
+}
+
+/// Parses arguments and runs until Ctrl-C (used by the binary and by test wrappers).
+pub fn main_entry() -> std::process::ExitCode {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tandem-relay: {e}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run()) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("tandem-relay: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run() -> Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()))
+        .with_writer(std::io::stderr)
+        .init();
+    let args = Args::parse();
+
+    let mut ids = args.allow_ids.clone();
+    if let Some(f) = &args.allow_file {
+        let text = std::fs::read_to_string(f).with_context(|| format!("reading {}", f.display()))?;
+        ids.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(String::from),
+        );
+    }
+    let acl = Arc::new(access::Acl::new(&ids, &args.tokens)?);
+
+    let mut relay = RelayConfig::new(args.http_addr);
+    relay.access = acl.clone();
+    relay.key_cache_capacity = Some(4096);
+    if !args.dev {
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let builder = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .context("TLS protocol versions")?
+            .with_no_client_auth();
+        let cert = match (&args.cert, &args.key, &args.acme_domain) {
+            (Some(cert), Some(key), _) => {
+                use rustls_pki_types::pem::PemObject;
+                let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
+                    .with_context(|| format!("reading {}", cert.display()))?
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("parsing the certificate chain")?;
+                let key = rustls_pki_types::PrivateKeyDer::from_pem_file(key)
+                    .with_context(|| format!("reading {}", key.display()))?;
+                let server_config = builder.with_single_cert(chain, key).context("certificate and key")?;
+                CertConfig::Manual { server_config }
+            }
+            (None, None, Some(domain)) => {
+                let mut acme = AcmeConfig::letsencrypt(!args.acme_staging)
+                    .domains(vec![domain.clone()])
+                    .cache_path(args.acme_cache.clone());
+                if let Some(c) = &args.acme_contact {
+                    acme = acme.contact(vec![format!("mailto:{c}")]);
+                }
+                CertConfig::LetsEncrypt {
+                    acme_config: acme,
+                    server_config_builder: builder,
+                }
+            }
+            _ => bail!("give --dev, or --cert and --key, or --acme-domain"),
+        };
+        relay.tls = Some(TlsConfig::new(args.https_addr, cert));
+    } else if !args.http_addr.ip().is_loopback() {
+        tracing::warn!(addr = %args.http_addr, "dev mode (no TLS) on a non-loopback address");
+    }
+
+    let mut config = ServerConfig::default();
+    config.relay = Some(relay);
+    let server = Server::spawn(config).await.context("starting the relay server")?;
+    let admin = admin::Admin::bind(args.admin_addr, server.metrics().clone(), acl.clone()).await?;
+
+    let relay_url = match (server.https_addr(), server.http_addr()) {
+        (Some(a), _) if !args.dev => format!("https://{a}"),
+        (_, Some(a)) => format!("http://{a}"),
+        _ => bail!("the relay bound no address"),
+    };
+    println!(
+        "{}",
+        serde_json::json!({ "relay_url": relay_url, "admin_addr": admin.addr().to_string() })
+    );
+    tracing::info!(%relay_url, admin = %admin.addr(), "relay ready");
+
+    let admin_task = tokio::spawn(admin.serve());
+    tokio::signal::ctrl_c().await.ok();
+    tracing::info!("shutting down");
+    admin_task.abort();
+    server.shutdown().await.ok();
+    Ok(())
+}

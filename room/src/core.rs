@@ -1,0 +1,756 @@
+//! The room state and the enforcement of roles on everything that arrives. No network here:
+//! the node feeds frames in and sends what comes out, so this is unit-testable end to end.
+//!
+//! Enforcement, applied identically by every peer (not only the first hop):
+//! - live updates are [`SignedUpdate`]s: the author's signature must verify, the author must
+//!   currently have the edit right, and every insertion in it must carry one of the author's
+//!   client ids; forwarded updates keep the author's signature, so each hop re-checks;
+//! - catch-up (sync step 2) may mix many authors: each insertion's client id must belong to a
+//!   member who may edit, or fall under the clock frozen when that member lost the right;
+//!   deletions from a sender without edit rights are dropped (they cannot be attributed);
+//! - session-record (automerge) changes must be authored by an actor that is a member who may edit;
+//! - awareness entries must belong to members.
+
+use std::collections::{HashSet, VecDeque};
+use std::panic::AssertUnwindSafe;
+
+use automerge::sync::SyncDoc;
+use iroh::SecretKey;
+use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, Statement, StatementBody};
+use tandem_shared::protocol::SignedUpdate;
+use tandem_shared::room::{
+    strip_deletes, summarize_update, CodeDoc, Presence, Role, SessionRecord, PRESENCE_TIMEOUT_MS,
+};
+use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
+use yrs::updates::decoder::Decode;
+use yrs::updates::encoder::Encode;
+use yrs::{ReadTxn, StateVector, Transact};
+
+use crate::identity::{key_hex, verify_hex};
+use crate::policy::{make_invite, now_ms, short, sign_statement, Policy};
+use crate::store::{Loaded, RoomStore};
+use crate::RoomError;
+
+/// How many recent update signatures are remembered to stop forwarding loops in the mesh.
+const SEEN_CAPACITY: usize = 16_384;
+
+/// Runs a decoder on untrusted bytes; a panic inside a dependency becomes an error.
+fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, RoomError>) -> Result<T, RoomError> {
+    match std::panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(r) => r,
+        Err(_) => Err(RoomError::Rejected(format!("malformed {what}"))),
+    }
+}
+
+/// A document edit.
+#[derive(Debug, Clone)]
+pub enum Edit {
+    Insert { file: String, index: u32, text: String },
+    Delete { file: String, index: u32, len: u32 },
+}
+
+/// What a y-sync message asks the node to do.
+pub enum SyncOutcome {
+    /// Send this y-sync message back to the sender.
+    Reply(Vec<u8>),
+    /// Applied; nothing to send back.
+    Applied,
+    /// Awareness changed: forward the original bytes to the other peers.
+    ForwardAwareness,
+    Nothing,
+}
+
+/// One room's state.
+pub struct RoomCore {
+    room: RoomRef,
+    key: SecretKey,
+    me: String,
+    code: CodeDoc,
+    awareness: Awareness,
+    record: SessionRecord,
+    policy: Policy,
+    store: Option<RoomStore>,
+    seen: VecDeque<[u8; 64]>,
+    seen_set: HashSet<[u8; 64]>,
+    /// Bumped on every change, so waiters can tell something happened.
+    version: u64,
+}
+
+fn random_client_id() -> u64 {
+    // 53 bits (JavaScript-safe), never 0.
+    (rand::random::<u64>() & ((1 << 53) - 1)).max(1)
+}
+
+impl RoomCore {
+    /// Opens a room from its stored state (if any). Every session gets a fresh yrs client id,
+    /// claimed by a signed statement so others can attribute this session's insertions.
+    pub fn open(
+        key: SecretKey,
+        room: RoomRef,
+        store: Option<RoomStore>,
+        loaded: Option<Loaded>,
+    ) -> Result<Self, RoomError> {
+        let me = key_hex(&key.public());
+        let code = CodeDoc::new(random_client_id());
+        let mut policy = Policy::new(room.clone());
+        let mut record = None;
+        if let Some(l) = loaded {
+            for u in &l.updates {
+                if let Err(e) = guarded("stored update", || code.apply(u).map_err(RoomError::from)) {
+                    tracing::warn!(error = %e, "skipping a stored update that does not apply");
+                }
+            }
+            let (_, errors) = policy.merge(l.statements);
+            for e in errors {
+                tracing::warn!(error = %e, "skipping a stored statement");
+            }
+            if let Some(bytes) = l.record {
+                record = SessionRecord::load(&bytes, key.public().as_bytes()).ok();
+            }
+        }
+        let record = record.unwrap_or_else(|| SessionRecord::new(key.public().as_bytes()));
+        let awareness = Awareness::new(code.doc().clone());
+        let mut core = Self {
+            room,
+            key,
+            me,
+            code,
+            awareness,
+            record,
+            policy,
+            store,
+            seen: VecDeque::new(),
+            seen_set: HashSet::new(),
+            version: 0,
+        };
+        if let Some(s) = &core.store {
+            s.compact(&core.code.snapshot())?;
+        }
+        let claim = core.sign(StatementBody::ClientId {
+            client_id: core.code.client_id(),
+        });
+        core.add_statements(vec![claim]);
+        core.persist_record();
+        Ok(core)
+    }
+
+    pub fn room(&self) -> &RoomRef {
+        &self.room
+    }
+    pub fn me(&self) -> &str {
+        &self.me
+    }
+    pub fn key(&self) -> &SecretKey {
+        &self.key
+    }
+    pub fn code(&self) -> &CodeDoc {
+        &self.code
+    }
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+    pub fn record(&self) -> &SessionRecord {
+        &self.record
+    }
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+    fn bump(&mut self) {
+        self.version = self.version.wrapping_add(1);
+    }
+
+    /// Signs a statement about this room, made now. The time is kept strictly after every
+    /// statement already known, so a statement always sorts after what its signer had seen
+    /// (a Lamport clock on top of wall time).
+    pub fn sign(&self, body: StatementBody) -> SignedStatement {
+        let at_ms = now_ms().max(self.policy.latest_at_ms() + 1);
+        sign_statement(
+            &self.key,
+            Statement {
+                room: self.room.clone(),
+                at_ms,
+                body,
+            },
+        )
+    }
+
+    /// Adds statements (verified); returns the new ones (to forward) and the refused ones.
+    pub fn add_statements(&mut self, s: Vec<SignedStatement>) -> (Vec<SignedStatement>, Vec<RoomError>) {
+        let (added, errors) = self.policy.merge(s);
+        if !added.is_empty() {
+            self.bump();
+            if let Some(store) = &self.store {
+                if let Err(e) = store.save_statements(&self.policy.statements()) {
+                    tracing::warn!(error = %e, "could not persist statements");
+                }
+            }
+            // Mirror roles into the session record for display: interviewers only, and only
+            // what changed (every write is an automerge change that syncs to everyone).
+            if self.policy.member(&self.me).is_some_and(|m| m.is_admin()) {
+                let shown: std::collections::HashMap<String, String> = self.record.roles().into_iter().collect();
+                let mut changed = false;
+                for m in self.policy.members() {
+                    let role = if m.revoked { "revoked" } else { m.role.as_str() };
+                    if shown.get(&m.key).map(String::as_str) != Some(role) {
+                        changed |= self.record.record_role_str(&m.key, role).is_ok();
+                    }
+                }
+                if changed {
+                    self.persist_record();
+                }
+            }
+        }
+        (added, errors)
+    }
+
+    fn persist_update(&self, update: &[u8]) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.append_update(update) {
+                tracing::warn!(error = %e, "could not persist an update");
+            }
+        }
+    }
+
+    fn persist_record(&mut self) {
+        if let Some(store) = &self.store {
+            let bytes = self.record.save();
+            if let Err(e) = store.save_record(&bytes) {
+                tracing::warn!(error = %e, "could not persist the session record");
+            }
+        }
+    }
+
+    pub fn persist_peers(&self, peers: &[PeerAddr]) {
+        if let Some(store) = &self.store {
+            let _ = store.save_peers(peers);
+        }
+    }
+
+    fn remember(&mut self, sig: [u8; 64]) -> bool {
+        if !self.seen_set.insert(sig) {
+            return false;
+        }
+        self.seen.push_back(sig);
+        if self.seen.len() > SEEN_CAPACITY {
+            if let Some(old) = self.seen.pop_front() {
+                self.seen_set.remove(&old);
+            }
+        }
+        true
+    }
+
+    /// A local edit. Refused without the edit right unless `force` (tests use `force` to play a
+    /// misbehaving client and check that the others refuse the result).
+    pub fn edit(&mut self, edit: &Edit, force: bool) -> Result<SignedUpdate, RoomError> {
+        if !force && !self.policy.may_edit(&self.me) {
+            return Err(RoomError::Forbidden(
+                "you do not have the edit right in this room".into(),
+            ));
+        }
+        let update = match edit {
+            Edit::Insert { file, index, text } => self.code.insert(file, *index, text)?,
+            Edit::Delete { file, index, len } => self.code.delete(file, *index, *len)?,
+        };
+        self.persist_update(&update);
+        self.bump();
+        let signature = self
+            .key
+            .sign(&SignedUpdate::signing_bytes(&self.room, &update))
+            .to_bytes();
+        self.remember(signature);
+        Ok(SignedUpdate {
+            author: *self.key.public().as_bytes(),
+            signature,
+            update,
+        })
+    }
+
+    /// A live update from a peer. Returns whether it was new (and should be forwarded).
+    pub fn receive_update(&mut self, u: &SignedUpdate) -> Result<bool, RoomError> {
+        if self.seen_set.contains(&u.signature) {
+            return Ok(false);
+        }
+        let author = tandem_shared::invite::to_hex(&u.author);
+        verify_hex(
+            &author,
+            &SignedUpdate::signing_bytes(&self.room, &u.update),
+            &tandem_shared::invite::to_hex(&u.signature),
+        )
+        .map_err(|_| RoomError::Rejected("update signature does not verify".into()))?;
+        if !self.policy.may_edit(&author) {
+            let role = self
+                .policy
+                .member(&author)
+                .map(|m| m.role.as_str())
+                .unwrap_or("not a member");
+            return Err(RoomError::Forbidden(format!(
+                "update from {} ({role}) without the edit right",
+                short(&author)
+            )));
+        }
+        let summary = guarded("update", || summarize_update(&u.update).map_err(RoomError::from))?;
+        for (client, _, _) in &summary.clients {
+            if self.policy.owner_of(*client) != Some(author.as_str()) {
+                return Err(RoomError::Forbidden(format!(
+                    "update from {} carries client id {client} that is not theirs",
+                    short(&author)
+                )));
+            }
+        }
+        guarded("update", || self.code.apply(&u.update).map_err(RoomError::from))?;
+        self.remember(u.signature);
+        self.persist_update(&u.update);
+        self.bump();
+        Ok(true)
+    }
+
+    /// Catch-up content (sync step 2 or an unsigned y-sync update) from `sender`.
+    pub fn receive_catch_up(&mut self, sender: &str, update: &[u8]) -> Result<(), RoomError> {
+        let summary = guarded("sync step 2", || summarize_update(update).map_err(RoomError::from))?;
+        let local = self.code.doc().transact().state_vector();
+        for (client, _, end) in &summary.clients {
+            let have = local.get(&yrs::block::ClientID::new(*client));
+            if *end <= have {
+                continue; // nothing new from this client
+            }
+            self.policy
+                .insertion_allowed(*client, *end)
+                .map_err(|why| RoomError::Forbidden(format!("catch-up from {} refused: {why}", short(sender))))?;
+        }
+        let update = if summary.has_deletes && !self.policy.may_edit(sender) {
+            guarded("sync step 2", || strip_deletes(update).map_err(RoomError::from))?
+        } else {
+            update.to_vec()
+        };
+        let before = self.code.doc().transact().state_vector();
+        guarded("sync step 2", || self.code.apply(&update).map_err(RoomError::from))?;
+        if self.code.doc().transact().state_vector() != before || summary.has_deletes {
+            self.persist_update(&update);
+            self.bump();
+        }
+        Ok(())
+    }
+
+    /// Sync step 1 to send on connect.
+    pub fn sync_step1(&self) -> Vec<u8> {
+        Message::Sync(SyncMessage::SyncStep1(self.code.doc().transact().state_vector())).encode_v1()
+    }
+
+    /// Handles a y-sync message (kind 2) from `sender`.
+    pub fn receive_ysync(&mut self, sender: &str, bytes: &[u8]) -> Result<SyncOutcome, RoomError> {
+        let msg = guarded("y-sync message", || {
+            Message::decode_v1(bytes).map_err(|e| RoomError::Rejected(format!("malformed y-sync message: {e}")))
+        })?;
+        match msg {
+            Message::Sync(SyncMessage::SyncStep1(sv)) => {
+                let diff = self.code.doc().transact().encode_state_as_update_v1(&sv);
+                Ok(SyncOutcome::Reply(
+                    Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1(),
+                ))
+            }
+            Message::Sync(SyncMessage::SyncStep2(u)) | Message::Sync(SyncMessage::Update(u)) => {
+                self.receive_catch_up(sender, &u)?;
+                Ok(SyncOutcome::Applied)
+            }
+            Message::Awareness(update) => {
+                if self.receive_awareness(update)? {
+                    Ok(SyncOutcome::ForwardAwareness)
+                } else {
+                    Ok(SyncOutcome::Nothing)
+                }
+            }
+            Message::AwarenessQuery => Ok(SyncOutcome::Reply(self.awareness_message()?)),
+            Message::Auth(_) | Message::Custom(..) => Ok(SyncOutcome::Nothing),
+        }
+    }
+
+    fn receive_awareness(&mut self, update: AwarenessUpdate) -> Result<bool, RoomError> {
+        let mine = self.code.client_id();
+        let mut update = update;
+        update.clients.retain(|c, _| c.get() != mine);
+        for c in update.clients.keys() {
+            match self.policy.owner_of(c.get()) {
+                Some(owner) if self.policy.is_member(owner) => {}
+                _ => {
+                    return Err(RoomError::Forbidden(format!(
+                        "presence for client {} that belongs to no member",
+                        c.get()
+                    )))
+                }
+            }
+        }
+        let summary = self
+            .awareness
+            .apply_update_summary(update)
+            .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
+        let changed = summary.is_some_and(|s| !s.all_changes().is_empty());
+        if changed {
+            self.bump();
+        }
+        Ok(changed)
+    }
+
+    /// The full awareness state as a y-sync message.
+    pub fn awareness_message(&self) -> Result<Vec<u8>, RoomError> {
+        let u = self
+            .awareness
+            .update()
+            .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
+        Ok(Message::Awareness(u).encode_v1())
+    }
+
+    /// Publishes this peer's presence; returns the y-sync message to broadcast.
+    pub fn set_presence(&mut self, p: &Presence) -> Result<Vec<u8>, RoomError> {
+        self.awareness
+            .set_local_state(p)
+            .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
+        let u = self
+            .awareness
+            .update_with_clients([yrs::block::ClientID::new(self.code.client_id())])
+            .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
+        self.bump();
+        Ok(Message::Awareness(u).encode_v1())
+    }
+
+    /// Re-publishes the local presence (so it does not expire elsewhere), if there is one.
+    pub fn renew_presence(&mut self) -> Option<Vec<u8>> {
+        let json = self.awareness.local_state_raw()?;
+        self.awareness.set_local_state_raw(json);
+        let u = self
+            .awareness
+            .update_with_clients([yrs::block::ClientID::new(self.code.client_id())])
+            .ok()?;
+        Some(Message::Awareness(u).encode_v1())
+    }
+
+    /// Drops remote presence not renewed within [`PRESENCE_TIMEOUT_MS`].
+    pub fn expire_presence(&mut self) {
+        let now = now_ms();
+        let mine = self.code.client_id();
+        let stale: Vec<yrs::block::ClientID> = self
+            .awareness
+            .iter()
+            .filter(|(c, s)| {
+                c.get() != mine && s.data.is_some() && now.saturating_sub(s.last_updated) > PRESENCE_TIMEOUT_MS
+            })
+            .map(|(c, _)| c)
+            .collect();
+        for c in stale {
+            self.awareness.remove_state(c);
+            self.bump();
+        }
+    }
+
+    /// Everyone's presence, by client id.
+    pub fn presence(&self) -> Vec<(u64, Presence)> {
+        let mut out: Vec<(u64, Presence)> = self
+            .awareness
+            .iter()
+            .filter_map(|(c, s)| Some((c.get(), serde_json::from_str(s.data.as_deref()?).ok()?)))
+            .collect();
+        out.sort_by_key(|(c, _)| *c);
+        out
+    }
+
+    /// The next automerge sync message for a peer, if any.
+    pub fn record_sync_message(&mut self, state: &mut automerge::sync::State) -> Option<Vec<u8>> {
+        self.record
+            .doc_mut()
+            .sync()
+            .generate_sync_message(state)
+            .map(|m| m.encode())
+    }
+
+    /// An automerge sync message from `sender`; every new change must be authored by a member
+    /// who may edit (the actor id is the member's key). Returns whether the record changed.
+    pub fn receive_record_sync(&mut self, state: &mut automerge::sync::State, bytes: &[u8]) -> Result<bool, RoomError> {
+        let msg = guarded("automerge message", || {
+            automerge::sync::Message::decode(bytes)
+                .map_err(|e| RoomError::Rejected(format!("malformed automerge message: {e}")))
+        })?;
+        let before = self.record.doc_mut().get_heads();
+        // Apply to a fork first, so unauthorised changes never touch the real record.
+        let mut fork = self.record.doc_mut().fork();
+        let mut trial_state = state.clone();
+        guarded("automerge message", || {
+            fork.sync()
+                .receive_sync_message(&mut trial_state, msg)
+                .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))
+        })?;
+        for change in fork.get_changes(&before) {
+            let actor = tandem_shared::invite::to_hex(change.actor_id().to_bytes());
+            if !self.policy.may_edit(&actor) {
+                return Err(RoomError::Forbidden(format!(
+                    "session-record change by {} without the edit right",
+                    short(&actor)
+                )));
+            }
+        }
+        let msg = automerge::sync::Message::decode(bytes).map_err(|e| RoomError::Rejected(e.to_string()))?;
+        self.record
+            .doc_mut()
+            .sync()
+            .receive_sync_message(state, msg)
+            .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))?;
+        let changed = self.record.doc_mut().get_heads() != before;
+        if changed {
+            self.persist_record();
+            self.bump();
+        }
+        Ok(changed)
+    }
+
+    /// Changes the session record locally (requires the edit right).
+    pub fn change_record(
+        &mut self,
+        f: impl FnOnce(&mut SessionRecord) -> Result<(), tandem_shared::room::RoomModelError>,
+    ) -> Result<(), RoomError> {
+        if !self.policy.may_edit(&self.me) {
+            return Err(RoomError::Forbidden(
+                "you do not have the edit right in this room".into(),
+            ));
+        }
+        f(&mut self.record)?;
+        self.persist_record();
+        self.bump();
+        Ok(())
+    }
+
+    fn require_admin(&self) -> Result<(), RoomError> {
+        if self.policy.member(&self.me).is_some_and(|m| m.is_admin()) {
+            Ok(())
+        } else {
+            Err(RoomError::Forbidden("only an interviewer can do this".into()))
+        }
+    }
+
+    /// Issues an invite (interviewers only).
+    pub fn invite(&self, role: Role, can_edit: bool, ttl_secs: u64, peer: PeerAddr) -> Result<Invite, RoomError> {
+        self.require_admin()?;
+        Ok(make_invite(
+            &self.key,
+            &self.room,
+            role,
+            can_edit,
+            now_ms() / 1000 + ttl_secs,
+            peer,
+        ))
+    }
+
+    /// The insertion clocks of `member` seen so far, to freeze when they lose the edit right.
+    fn frozen_clocks(&self, member: &str) -> Vec<(u64, u32)> {
+        let sv: StateVector = self.code.doc().transact().state_vector();
+        self.policy
+            .client_ids_of(member)
+            .into_iter()
+            .map(|c| (c, sv.get(&yrs::block::ClientID::new(c))))
+            .collect()
+    }
+
+    /// Changes a member's role (interviewers only); returns the statement to broadcast.
+    pub fn set_role(&mut self, member: &str, role: Role, can_edit: bool) -> Result<SignedStatement, RoomError> {
+        self.require_admin()?;
+        if !self.policy.is_member(member) {
+            return Err(RoomError::NotAMember(format!("{} is not a member", short(member))));
+        }
+        let s = self.sign(StatementBody::SetRole {
+            member: member.into(),
+            role,
+            can_edit,
+            frozen: self.frozen_clocks(member),
+        });
+        self.add_statements(vec![s.clone()]);
+        Ok(s)
+    }
+
+    /// Revokes a member (interviewers only).
+    pub fn revoke(&mut self, member: &str) -> Result<SignedStatement, RoomError> {
+        self.require_admin()?;
+        let s = self.sign(StatementBody::Revoke {
+            member: member.into(),
+            frozen: self.frozen_clocks(member),
+        });
+        self.add_statements(vec![s.clone()]);
+        Ok(s)
+    }
+
+    /// Revokes an invite by nonce (interviewers only).
+    pub fn revoke_invite(&mut self, nonce: &str) -> Result<SignedStatement, RoomError> {
+        self.require_admin()?;
+        let s = self.sign(StatementBody::RevokeInvite { nonce: nonce.into() });
+        self.add_statements(vec![s.clone()]);
+        Ok(s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::policy::now_ms;
+
+    struct Peer {
+        core: RoomCore,
+    }
+
+    fn addr() -> PeerAddr {
+        PeerAddr {
+            id: String::new(),
+            relay: None,
+            addrs: vec![],
+        }
+    }
+
+    /// Creator plus a candidate and a spectator, all knowing all statements.
+    fn room3() -> (Peer, Peer, Peer) {
+        let ck = SecretKey::generate();
+        let room = RoomRef {
+            id: "cd".repeat(16),
+            creator: key_hex(&ck.public()),
+        };
+        let mut a = RoomCore::open(ck, room.clone(), None, None).unwrap();
+        let mut members = Vec::new();
+        for role in [Role::Candidate, Role::Spectator] {
+            let k = SecretKey::generate();
+            let inv = a.invite(role, true, 600, addr()).unwrap();
+            let join = sign_statement(
+                &k,
+                Statement {
+                    room: room.clone(),
+                    at_ms: now_ms(),
+                    body: StatementBody::Join { invite: inv },
+                },
+            );
+            let mut core = RoomCore::open(k, room.clone(), None, None).unwrap();
+            core.add_statements(vec![join]);
+            members.push(core);
+        }
+        let mut c = members.pop().unwrap();
+        let mut b = members.pop().unwrap();
+        let all: Vec<SignedStatement> = [&a, &b, &c].iter().flat_map(|p| p.policy.statements()).collect();
+        for p in [&mut a, &mut b, &mut c] {
+            p.add_statements(all.clone());
+        }
+        (Peer { core: a }, Peer { core: b }, Peer { core: c })
+    }
+
+    fn ins(text: &str) -> Edit {
+        Edit::Insert {
+            file: "main.rs".into(),
+            index: 0,
+            text: text.into(),
+        }
+    }
+
+    #[test]
+    fn candidate_edit_reaches_everyone_through_forwarding() {
+        let (mut a, mut b, mut c) = room3();
+        let u = b.core.edit(&ins("hello"), false).unwrap();
+        assert!(a.core.receive_update(&u).unwrap());
+        assert!(c.core.receive_update(&u).unwrap());
+        assert!(
+            !a.core.receive_update(&u).unwrap(),
+            "a duplicate is not forwarded again"
+        );
+        assert_eq!(c.core.code().text("main.rs"), "hello");
+    }
+
+    #[test]
+    fn spectator_edit_is_refused_locally_and_by_every_peer() {
+        let (mut a, mut b, mut c) = room3();
+        assert!(matches!(c.core.edit(&ins("x"), false), Err(RoomError::Forbidden(_))));
+        let forced = c.core.edit(&ins("x"), true).unwrap();
+        assert!(matches!(a.core.receive_update(&forced), Err(RoomError::Forbidden(_))));
+        assert!(matches!(b.core.receive_update(&forced), Err(RoomError::Forbidden(_))));
+        // Nor does it sneak in through catch-up.
+        let diff = c.core.code().diff(&a.core.code().state_vector()).unwrap();
+        assert!(a.core.receive_catch_up(c.core.me(), &diff).is_err());
+        assert_eq!(a.core.code().text("main.rs"), "");
+    }
+
+    #[test]
+    fn read_only_candidate_keeps_earlier_text_but_new_edits_are_refused() {
+        let (mut a, mut b, mut c) = room3();
+        let u = b.core.edit(&ins("ok "), false).unwrap();
+        a.core.receive_update(&u).unwrap();
+        let bk = b.core.me().to_string();
+        let ro = a.core.set_role(&bk, Role::Candidate, false).unwrap();
+        b.core.add_statements(vec![ro.clone()]);
+        c.core.add_statements(vec![ro]);
+        let late = b.core.edit(&ins("evil "), true).unwrap();
+        assert!(a.core.receive_update(&late).is_err());
+        assert!(c.core.receive_update(&late).is_err());
+        // A late joiner catching up from the read-only candidate gets the old text only.
+        let diff_old = a.core.code().diff(&c.core.code().state_vector()).unwrap();
+        c.core.receive_catch_up(a.core.me(), &diff_old).unwrap();
+        assert_eq!(c.core.code().text("main.rs"), "ok ");
+        let diff_from_b = b.core.code().diff(&c.core.code().state_vector()).unwrap();
+        assert!(c.core.receive_catch_up(&bk, &diff_from_b).is_err());
+        assert_eq!(c.core.code().text("main.rs"), "ok ");
+    }
+
+    #[test]
+    fn tampered_update_is_refused() {
+        let (mut a, mut b, _) = room3();
+        let mut u = b.core.edit(&ins("hi"), false).unwrap();
+        u.update = b.core.code().insert("main.rs", 0, "zz").unwrap();
+        assert!(a.core.receive_update(&u).is_err());
+    }
+
+    #[test]
+    fn garbage_sync_messages_are_errors() {
+        let (mut a, b, _) = room3();
+        for bytes in [
+            &[][..],
+            &[0xff, 0xff, 0xff, 0xff][..],
+            &[0, 1, 200, 1, 2][..],
+            &[1, 5, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f][..],
+        ] {
+            let _ = a.core.receive_ysync(b.core.me(), bytes);
+        }
+        assert!(a
+            .core
+            .receive_record_sync(&mut automerge::sync::State::new(), b"junk")
+            .is_err());
+    }
+
+    #[test]
+    fn presence_is_shared_and_spectator_record_changes_are_refused() {
+        let (mut a, mut b, mut c) = room3();
+        let p = Presence {
+            name: "Bea".into(),
+            colour: "#ff0000".into(),
+            role: Role::Candidate,
+            member: b.core.me().into(),
+            cursor: None,
+            selection: None,
+            typing: true,
+        };
+        let msg = b.core.set_presence(&p).unwrap();
+        assert!(matches!(
+            a.core.receive_ysync(b.core.me(), &msg).unwrap(),
+            SyncOutcome::ForwardAwareness
+        ));
+        assert_eq!(a.core.presence().len(), 1);
+        assert_eq!(a.core.presence()[0].1.name, "Bea");
+
+        assert!(c.core.change_record(|r| r.set_language("go")).is_err());
+        // Forge it anyway by writing to the record directly, then sync it to the interviewer.
+        c.core.record.set_language("go").unwrap();
+        let mut sc = automerge::sync::State::new();
+        let mut sa = automerge::sync::State::new();
+        let mut refused = false;
+        for _ in 0..6 {
+            if let Some(m) = c.core.record_sync_message(&mut sc) {
+                if a.core.receive_record_sync(&mut sa, &m).is_err() {
+                    refused = true;
+                    break;
+                }
+            }
+            if let Some(m) = a.core.record_sync_message(&mut sa) {
+                let _ = c.core.receive_record_sync(&mut sc, &m);
+            }
+        }
+        assert!(refused);
+        assert_eq!(a.core.record().language(), None);
+    }
+}

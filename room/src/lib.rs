@@ -1,0 +1,57 @@
+//! Tandem rooms: peer-to-peer document sync over iroh.
+//!
+//! - [`identity`]: the persistent iroh key that is both endpoint id and signing key.
+//! - [`policy`]: signed invites and statements, and their deterministic evaluation into members,
+//!   roles and edit rights.
+//! - [`core`]: the room state (code, presence, session record, policy) and the enforcement of
+//!   roles on everything that arrives — pure logic, no network.
+//! - [`store`]: sled persistence (reopen without network; reconnect by state vectors).
+//! - [`wire`]: reading and writing length-prefixed frames on QUIC streams.
+//! - [`node`]: the iroh endpoint, sessions with other peers, the mesh.
+//!
+//! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
+
+pub mod core;
+pub mod identity;
+pub mod node;
+pub mod policy;
+pub mod store;
+pub mod wire;
+
+pub use iroh;
+pub use node::{Node, NodeConfig, Room};
+
+/// Everything that can go wrong in a room.
+#[derive(Debug, thiserror::Error)]
+pub enum RoomError {
+    #[error("identity: {0}")]
+    Identity(String),
+    #[error("bad signature: {0}")]
+    BadSignature(String),
+    #[error("invite refused: {0}")]
+    InviteRefused(String),
+    #[error("not a member: {0}")]
+    NotAMember(String),
+    #[error("bad statement: {0}")]
+    BadStatement(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+    #[error("rejected: {0}")]
+    Rejected(String),
+    #[error(transparent)]
+    Model(#[from] tandem_shared::room::RoomModelError),
+    #[error(transparent)]
+    Protocol(#[from] tandem_shared::protocol::ProtocolError),
+    #[error(transparent)]
+    Invite(#[from] tandem_shared::invite::InviteError),
+    #[error("storage: {0}")]
+    Store(#[from] sled::Error),
+    #[error("io: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("network: {0}")]
+    Net(String),
+    #[error("unknown room {0}")]
+    UnknownRoom(String),
+    #[error("room closed")]
+    Closed,
+}

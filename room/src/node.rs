@@ -1,0 +1,1127 @@
+//! The network side: an iroh endpoint, one QUIC connection (one bidirectional stream) per pair
+//! of peers, and a mesh in which every peer serves the room to the others.
+//!
+//! Why a mesh rather than a star: the room must keep working with its creator offline, so
+//! peers tell each other the addresses they know (`Peers` control frames) and connect to each
+//! other directly (or through the relay). To avoid two connections per pair, a peer only dials
+//! a gossiped address whose id is greater than its own (or any, when it has no connection at
+//! all, e.g. after a restart), and at most [`MESH_DEGREE`] of them; the invite's address is
+//! always dialled. Live updates are forwarded hop by hop, each hop re-checking the signature.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use iroh::endpoint::{presets, Connection, RecvStream, SendStream};
+use iroh::{Endpoint, EndpointAddr, RelayConfig, RelayMap, RelayMode, RelayUrl, SecretKey, TransportAddr};
+use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, StatementBody};
+use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, ALPN};
+use tandem_shared::room::{Presence, Role, SessionRecord};
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinSet;
+
+use crate::core::{Edit, RoomCore, SyncOutcome};
+use crate::identity::{key_hex, parse_key};
+use crate::policy::{now_ms, short, Member};
+use crate::store::Store;
+use crate::wire::{read_frame, write_frame, write_raw, Read};
+use crate::RoomError;
+
+/// Frames queued per connection before the peer is considered too slow and dropped (it then
+/// reconnects and catches up by state vector, which is cheaper than an unbounded queue).
+const LINK_QUEUE: usize = 4096;
+/// How long the other side has to send its hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long to wait for a dial.
+const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
+/// Mesh maintenance period.
+const TICK: Duration = Duration::from_millis(250);
+/// Connections a peer opens to gossiped addresses. Enough for a well-connected mesh (updates are
+/// forwarded hop by hop), without the n² connections of a full mesh in a 60-person room.
+const MESH_DEGREE: usize = 8;
+/// Longest pause between redials of an unreachable peer.
+const MAX_BACKOFF: Duration = Duration::from_secs(3);
+
+/// How a node is set up.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Where the key and the sled database live.
+    pub data_dir: PathBuf,
+    /// Our relay (e.g. `http://127.0.0.1:3340` in dev); `None` disables relaying.
+    pub relay_url: Option<String>,
+    /// Bearer token presented to the relay, if it requires one.
+    pub relay_token: Option<String>,
+    /// Use direct UDP paths; `false` makes the node relay-only.
+    pub direct: bool,
+    /// Local UDP address for direct paths (loopback by default).
+    pub bind: SocketAddr,
+}
+
+impl NodeConfig {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            relay_url: None,
+            relay_token: None,
+            direct: true,
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    // A panic while holding the lock must not take the whole peer down with it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+struct NodeInner {
+    endpoint: Endpoint,
+    key: SecretKey,
+    store: Store,
+    rooms: Mutex<HashMap<String, Room>>,
+    relay: Option<RelayUrl>,
+}
+
+/// An installation's peer: one endpoint serving any number of rooms.
+pub struct Node {
+    inner: Arc<NodeInner>,
+    accept: JoinSet<()>,
+}
+
+impl Node {
+    /// Binds the endpoint (loopback + our relay only: no n0 relays, no DNS/pkarr discovery).
+    pub async fn start(config: NodeConfig) -> Result<Node, RoomError> {
+        std::fs::create_dir_all(&config.data_dir)?;
+        let key = crate::identity::load_or_create(&config.data_dir)?;
+        let store = Store::open(&config.data_dir.join("rooms.sled"))?;
+        let relay: Option<RelayUrl> = match &config.relay_url {
+            Some(u) => Some(u.parse().map_err(|e| RoomError::Net(format!("relay url {u:?}: {e}")))?),
+            None => None,
+        };
+        let mut builder = Endpoint::builder(presets::Minimal)
+            .secret_key(key.clone())
+            .alpns(vec![ALPN.to_vec()])
+            .clear_ip_transports();
+        if config.direct {
+            builder = builder
+                .bind_addr(config.bind)
+                .map_err(|e| RoomError::Net(e.to_string()))?;
+        }
+        builder = match &relay {
+            Some(url) => {
+                // No QUIC address discovery port: our relay serves HTTP(S) only.
+                let mut rc = RelayConfig::new(url.clone(), None);
+                if let Some(t) = &config.relay_token {
+                    rc = rc.with_auth_token(t.clone());
+                }
+                builder.relay_mode(RelayMode::Custom(RelayMap::from_iter([rc])))
+            }
+            None => builder.relay_mode(RelayMode::Disabled),
+        };
+        let endpoint = builder.bind().await.map_err(|e| RoomError::Net(e.to_string()))?;
+        if relay.is_some() {
+            // Wait for the home relay so our address includes it (needed when relay-only).
+            if tokio::time::timeout(Duration::from_secs(15), endpoint.online())
+                .await
+                .is_err()
+            {
+                tracing::warn!("relay not reachable yet; continuing");
+            }
+        }
+        let inner = Arc::new(NodeInner {
+            endpoint,
+            key,
+            store,
+            rooms: Mutex::new(HashMap::new()),
+            relay,
+        });
+        let mut accept = JoinSet::new();
+        accept.spawn(accept_loop(inner.clone()));
+        Ok(Node { inner, accept })
+    }
+
+    pub fn id(&self) -> String {
+        key_hex(&self.inner.key.public())
+    }
+
+    pub fn endpoint(&self) -> &Endpoint {
+        &self.inner.endpoint
+    }
+
+    /// How others reach this node.
+    pub fn addr(&self) -> PeerAddr {
+        own_addr(&self.inner)
+    }
+
+    /// Creates a room with this node's key as the first interviewer.
+    pub fn create_room(&self) -> Result<Room, RoomError> {
+        let room = RoomRef {
+            id: tandem_shared::invite::to_hex(&rand::random::<[u8; 16]>()),
+            creator: key_hex(&self.inner.key.public()),
+        };
+        self.open(room)
+    }
+
+    /// Rooms stored on this node.
+    pub fn stored_rooms(&self) -> Result<Vec<RoomRef>, RoomError> {
+        self.inner.store.rooms()
+    }
+
+    /// Opens a stored room (or a new one) from disk, without needing the network.
+    pub fn open(&self, room: RoomRef) -> Result<Room, RoomError> {
+        if let Some(r) = lock(&self.inner.rooms).get(&room.id) {
+            return Ok(r.clone());
+        }
+        let rs = self.inner.store.room(&room)?;
+        let loaded = rs.load()?;
+        let peers = loaded.peers.clone();
+        let core = RoomCore::open(self.inner.key.clone(), room.clone(), Some(rs), Some(loaded))?;
+        let r = Room::new(self.inner.clone(), core);
+        // Peers from disk are dialled like gossiped ones (bounded), not all at once.
+        for p in peers {
+            r.add_known(p, false);
+        }
+        lock(&self.inner.rooms).insert(room.id.clone(), r.clone());
+        r.start();
+        Ok(r)
+    }
+
+    /// Joins a room with an invite: verifies it locally (clear error for a forged or expired
+    /// invite), records a signed join, dials the invite's peer and waits to be admitted.
+    pub async fn join(&self, invite: &Invite, timeout: Duration) -> Result<Room, RoomError> {
+        crate::policy::verify_invite_signature(invite)?;
+        if invite.body.expires_at.saturating_mul(1000) < now_ms() {
+            return Err(RoomError::InviteRefused(format!(
+                "the invite expired at {} (unix seconds)",
+                invite.body.expires_at
+            )));
+        }
+        let room = self.open(invite.body.room.clone())?;
+        let already = room.with_core(|c| c.policy().is_member(c.me()));
+        if !already {
+            room.with_core(|c| {
+                let join = c.sign(StatementBody::Join { invite: invite.clone() });
+                c.add_statements(vec![join]);
+            });
+        }
+        room.add_known(invite.body.peer.clone(), true);
+        room.wait_admitted(timeout).await?;
+        Ok(room)
+    }
+
+    pub fn room(&self, id: &str) -> Option<Room> {
+        lock(&self.inner.rooms).get(id).cloned()
+    }
+
+    /// Closes every room and the endpoint.
+    pub async fn shutdown(mut self) {
+        let rooms: Vec<Room> = lock(&self.inner.rooms).drain().map(|(_, r)| r).collect();
+        for r in rooms {
+            r.close();
+        }
+        self.accept.abort_all();
+        self.inner.endpoint.close().await;
+    }
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        for r in lock(&self.inner.rooms).values() {
+            r.close();
+        }
+    }
+}
+
+fn own_addr(inner: &NodeInner) -> PeerAddr {
+    let a = inner.endpoint.addr();
+    let mut relay = a.relay_urls().next().map(|u| u.to_string());
+    if relay.is_none() {
+        relay = inner.relay.as_ref().map(|u| u.to_string());
+    }
+    PeerAddr {
+        id: key_hex(&a.id),
+        relay,
+        addrs: a.ip_addrs().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn to_endpoint_addr(p: &PeerAddr) -> Result<EndpointAddr, RoomError> {
+    let id = parse_key(&p.id)?;
+    let mut addrs = Vec::new();
+    if let Some(r) = &p.relay {
+        if let Ok(u) = r.parse::<RelayUrl>() {
+            addrs.push(TransportAddr::Relay(u));
+        }
+    }
+    for a in &p.addrs {
+        if let Ok(s) = a.parse::<SocketAddr>() {
+            addrs.push(TransportAddr::Ip(s));
+        }
+    }
+    Ok(EndpointAddr::from_parts(id, addrs))
+}
+
+async fn accept_loop(inner: Arc<NodeInner>) {
+    let mut sessions = JoinSet::new();
+    loop {
+        let incoming = tokio::select! {
+            i = inner.endpoint.accept() => i,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+        };
+        let Some(incoming) = incoming else { break };
+        let inner = inner.clone();
+        sessions.spawn(async move {
+            let conn = match incoming.await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "incoming connection failed");
+                    return;
+                }
+            };
+            if let Err(e) = handle_incoming(inner, conn).await {
+                tracing::debug!(error = %e, "incoming session ended");
+            }
+        });
+    }
+}
+
+/// Reads the dialer's hello to learn which room it wants, then runs the session in that room.
+async fn handle_incoming(inner: Arc<NodeInner>, conn: Connection) -> Result<(), RoomError> {
+    let (mut send, mut recv) = tokio::time::timeout(HELLO_TIMEOUT, conn.accept_bi())
+        .await
+        .map_err(|_| RoomError::Net("no stream opened".into()))?
+        .map_err(|e| RoomError::Net(e.to_string()))?;
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_frame(&mut recv)).await {
+        Ok(Ok(Some(Read::Frame(Frame::Control(Control::Hello(h)))))) => h,
+        Ok(Ok(Some(Read::Bad(e)))) => {
+            let _ = write_frame(&mut send, &Frame::error(e.code(), e.to_string(), true)).await;
+            return finish(conn, send).await;
+        }
+        Ok(Err(RoomError::Protocol(e))) => {
+            let _ = write_frame(&mut send, &Frame::error(e.code(), e.to_string(), true)).await;
+            return finish(conn, send).await;
+        }
+        Ok(Ok(Some(Read::Frame(_)))) => {
+            let _ = write_frame(
+                &mut send,
+                &Frame::error(ErrorCode::Malformed, "the first frame must be a hello", true),
+            )
+            .await;
+            return finish(conn, send).await;
+        }
+        _ => return Ok(()),
+    };
+    let room = lock(&inner.rooms).get(&hello.room.id).cloned();
+    let Some(room) = room.filter(|r| r.is_online() && *r.room_ref() == hello.room) else {
+        let _ = write_frame(
+            &mut send,
+            &Frame::error(ErrorCode::UnknownRoom, "this peer does not serve that room", true),
+        )
+        .await;
+        return finish(conn, send).await;
+    };
+    room.clone().session(conn, send, recv, Some(hello)).await
+}
+
+async fn finish(conn: Connection, mut send: SendStream) -> Result<(), RoomError> {
+    let _ = send.finish();
+    // Give the peer a moment to read the error before the connection goes away.
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.closed()).await;
+    conn.close(0u32.into(), b"bye");
+    Ok(())
+}
+
+struct Link {
+    remote: String,
+    tx: mpsc::Sender<Arc<Vec<u8>>>,
+    record_state: automerge::sync::State,
+    conn: Connection,
+}
+
+struct Known {
+    addr: PeerAddr,
+    explicit: bool,
+    next_try: Instant,
+    failures: u32,
+    dialing: bool,
+}
+
+struct State {
+    core: RoomCore,
+    links: HashMap<u64, Link>,
+    known: HashMap<String, Known>,
+    /// Errors other peers sent us (newest last), e.g. why a join was refused.
+    errors: Vec<(ErrorCode, String)>,
+    online: bool,
+    /// Frames refused from peers, by kind of refusal (for tests and debugging).
+    refused: u64,
+}
+
+struct RoomInner {
+    node: Arc<NodeInner>,
+    room: RoomRef,
+    state: Mutex<State>,
+    changed: watch::Sender<u64>,
+    next_link: AtomicU64,
+    tasks: Mutex<JoinSet<()>>,
+}
+
+/// A room open on this node. Cloning is cheap; [`Room::close`] stops its tasks.
+#[derive(Clone)]
+pub struct Room {
+    inner: Arc<RoomInner>,
+}
+
+/// A connected peer, for display.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct PeerInfo {
+    pub id: String,
+    pub role: Option<Role>,
+    pub can_edit: bool,
+}
+
+impl Room {
+    fn new(node: Arc<NodeInner>, core: RoomCore) -> Room {
+        let room = core.room().clone();
+        let (changed, _) = watch::channel(0);
+        Room {
+            inner: Arc::new(RoomInner {
+                node,
+                room,
+                state: Mutex::new(State {
+                    core,
+                    links: HashMap::new(),
+                    known: HashMap::new(),
+                    errors: Vec::new(),
+                    online: true,
+                    refused: 0,
+                }),
+                changed,
+                next_link: AtomicU64::new(1),
+                tasks: Mutex::new(JoinSet::new()),
+            }),
+        }
+    }
+
+    fn start(&self) {
+        let me = self.clone();
+        lock(&self.inner.tasks).spawn(async move { me.maintain().await });
+    }
+
+    /// Stops every task of the room (sessions, dials, maintenance).
+    pub fn close(&self) {
+        lock(&self.inner.tasks).abort_all();
+        let mut st = lock(&self.inner.state);
+        for (_, l) in st.links.drain() {
+            l.conn.close(0u32.into(), b"closed");
+        }
+    }
+
+    pub fn room_ref(&self) -> &RoomRef {
+        &self.inner.room
+    }
+
+    pub fn id(&self) -> &str {
+        &self.inner.room.id
+    }
+
+    fn notify(&self) {
+        self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// A receiver that changes whenever anything in the room does.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.inner.changed.subscribe()
+    }
+
+    /// Runs `f` on the room state.
+    pub fn with_core<T>(&self, f: impl FnOnce(&mut RoomCore) -> T) -> T {
+        let mut st = lock(&self.inner.state);
+        f(&mut st.core)
+    }
+
+    pub fn text(&self, file: &str) -> String {
+        self.with_core(|c| c.code().text(file))
+    }
+
+    pub fn files(&self) -> Vec<String> {
+        self.with_core(|c| c.code().files())
+    }
+
+    pub fn presence(&self) -> Vec<(u64, Presence)> {
+        self.with_core(|c| c.presence())
+    }
+
+    pub fn members(&self) -> Vec<Member> {
+        self.with_core(|c| c.policy().members())
+    }
+
+    pub fn state_vector(&self) -> Vec<u8> {
+        self.with_core(|c| c.code().state_vector())
+    }
+
+    pub fn refused_count(&self) -> u64 {
+        lock(&self.inner.state).refused
+    }
+
+    pub fn errors(&self) -> Vec<(ErrorCode, String)> {
+        lock(&self.inner.state).errors.clone()
+    }
+
+    /// Connected peers.
+    pub fn peers(&self) -> Vec<PeerInfo> {
+        let st = lock(&self.inner.state);
+        let mut ids: Vec<String> = st.links.values().map(|l| l.remote.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| {
+                let m = st.core.policy().member(&id);
+                PeerInfo {
+                    role: m.map(|m| m.role),
+                    can_edit: m.is_some_and(|m| m.may_edit()),
+                    id,
+                }
+            })
+            .collect()
+    }
+
+    pub fn is_online(&self) -> bool {
+        lock(&self.inner.state).online
+    }
+
+    /// Going offline drops every connection and stops dialing; edits keep working locally and
+    /// are exchanged by state vector when going online again.
+    pub fn set_online(&self, online: bool) {
+        let mut st = lock(&self.inner.state);
+        st.online = online;
+        if !online {
+            for (_, l) in st.links.drain() {
+                l.conn.close(0u32.into(), b"offline");
+            }
+        }
+        for k in st.known.values_mut() {
+            k.next_try = Instant::now();
+            k.failures = 0;
+        }
+        drop(st);
+        self.notify();
+    }
+
+    /// Applies a local edit and sends it to every peer.
+    pub fn edit(&self, edit: Edit, force: bool) -> Result<(), RoomError> {
+        let mut st = lock(&self.inner.state);
+        let u = st.core.edit(&edit, force)?;
+        let bytes = Arc::new(Frame::Update(u).encode()?);
+        broadcast(&mut st, &bytes, None);
+        drop(st);
+        self.notify();
+        Ok(())
+    }
+
+    pub fn insert(&self, file: &str, index: u32, text: &str) -> Result<(), RoomError> {
+        self.edit(
+            Edit::Insert {
+                file: file.into(),
+                index,
+                text: text.into(),
+            },
+            false,
+        )
+    }
+
+    pub fn delete(&self, file: &str, index: u32, len: u32) -> Result<(), RoomError> {
+        self.edit(
+            Edit::Delete {
+                file: file.into(),
+                index,
+                len,
+            },
+            false,
+        )
+    }
+
+    /// Publishes this peer's presence.
+    pub fn set_presence(&self, p: &Presence) -> Result<(), RoomError> {
+        let mut st = lock(&self.inner.state);
+        let msg = st.core.set_presence(p)?;
+        let bytes = Arc::new(Frame::YSync(msg).encode()?);
+        broadcast(&mut st, &bytes, None);
+        drop(st);
+        self.notify();
+        Ok(())
+    }
+
+    /// Changes the session record and syncs it.
+    pub fn change_record(
+        &self,
+        f: impl FnOnce(&mut SessionRecord) -> Result<(), tandem_shared::room::RoomModelError>,
+    ) -> Result<(), RoomError> {
+        let mut st = lock(&self.inner.state);
+        st.core.change_record(f)?;
+        sync_record_to_all(&mut st, None);
+        drop(st);
+        self.notify();
+        Ok(())
+    }
+
+    pub fn record<T>(&self, f: impl FnOnce(&SessionRecord) -> T) -> T {
+        self.with_core(|c| f(c.record()))
+    }
+
+    /// Issues an invite naming this node as the peer to contact.
+    pub fn invite(&self, role: Role, can_edit: bool, ttl_secs: u64) -> Result<Invite, RoomError> {
+        let addr = own_addr(&self.inner.node);
+        self.with_core(|c| c.invite(role, can_edit, ttl_secs, addr))
+    }
+
+    /// Applies a statement this peer made and sends it to everyone.
+    fn publish(&self, s: SignedStatement) {
+        let mut st = lock(&self.inner.state);
+        if let Ok(bytes) = Frame::Control(Control::Policy { statements: vec![s] }).encode() {
+            broadcast(&mut st, &Arc::new(bytes), None);
+        }
+        enforce_membership(&mut st);
+        drop(st);
+        self.notify();
+    }
+
+    pub fn set_role(&self, member: &str, role: Role, can_edit: bool) -> Result<(), RoomError> {
+        let s = self.with_core(|c| c.set_role(member, role, can_edit))?;
+        self.publish(s);
+        Ok(())
+    }
+
+    pub fn revoke(&self, member: &str) -> Result<(), RoomError> {
+        let s = self.with_core(|c| c.revoke(member))?;
+        self.publish(s);
+        Ok(())
+    }
+
+    pub fn revoke_invite(&self, nonce: &str) -> Result<(), RoomError> {
+        let s = self.with_core(|c| c.revoke_invite(nonce))?;
+        self.publish(s);
+        Ok(())
+    }
+
+    /// Remembers how to reach a peer; `explicit` addresses are dialled whatever the id order.
+    pub fn add_known(&self, addr: PeerAddr, explicit: bool) {
+        let mut st = lock(&self.inner.state);
+        add_known(&mut st, addr, explicit);
+    }
+
+    /// Dials a peer now (also remembered for redials).
+    pub fn connect(&self, addr: PeerAddr) {
+        self.add_known(addr, true);
+    }
+
+    /// Waits until this peer is a member connected to at least one other member, or until a
+    /// peer refused us (returns its reason).
+    pub async fn wait_admitted(&self, timeout: Duration) -> Result<(), RoomError> {
+        let mut rx = self.subscribe();
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            {
+                let st = lock(&self.inner.state);
+                if !st.links.is_empty() && st.core.policy().is_member(st.core.me()) {
+                    return Ok(());
+                }
+                if let Some((code, msg)) = st.errors.iter().rev().find(|(c, _)| {
+                    matches!(
+                        c,
+                        ErrorCode::NotAMember | ErrorCode::UnknownRoom | ErrorCode::UnsupportedVersion
+                    )
+                }) {
+                    return Err(RoomError::NotAMember(format!("{code:?}: {msg}")));
+                }
+            }
+            if tokio::time::timeout_at(deadline, rx.changed()).await.is_err() {
+                return Err(RoomError::Net("timed out waiting to be admitted".into()));
+            }
+        }
+    }
+
+    async fn maintain(self) {
+        let mut tick = tokio::time::interval(TICK);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_renew = Instant::now();
+        let mut last_expire = Instant::now();
+        let mut saved_peers: Vec<PeerAddr> = Vec::new();
+        loop {
+            tick.tick().await;
+            let mut to_dial = Vec::new();
+            {
+                let mut st = lock(&self.inner.state);
+                let me = st.core.me().to_string();
+                let online = st.online;
+                let connected: Vec<String> = st.links.values().map(|l| l.remote.clone()).collect();
+                let now = Instant::now();
+                if online {
+                    let mut budget = MESH_DEGREE.saturating_sub(connected.len());
+                    for (id, k) in st.known.iter_mut() {
+                        if *id == me || k.dialing || connected.contains(id) || now < k.next_try {
+                            continue;
+                        }
+                        if k.explicit || ((me < *id || connected.is_empty()) && budget > 0) {
+                            budget = budget.saturating_sub(1);
+                            k.dialing = true;
+                            to_dial.push(k.addr.clone());
+                        }
+                    }
+                }
+                if last_expire.elapsed() > Duration::from_secs(5) {
+                    last_expire = Instant::now();
+                    st.core.expire_presence();
+                }
+                if last_renew.elapsed() > Duration::from_millis(tandem_shared::room::PRESENCE_RENEW_MS) {
+                    last_renew = Instant::now();
+                    if let Some(msg) = st.core.renew_presence() {
+                        if let Ok(b) = Frame::YSync(msg).encode() {
+                            broadcast(&mut st, &Arc::new(b), None);
+                        }
+                    }
+                }
+                let mut peers: Vec<PeerAddr> = st.known.values().map(|k| k.addr.clone()).collect();
+                peers.sort_by(|a, b| a.id.cmp(&b.id));
+                if peers != saved_peers {
+                    st.core.persist_peers(&peers);
+                    saved_peers = peers;
+                }
+            }
+            for addr in to_dial {
+                let me = self.clone();
+                lock(&self.inner.tasks).spawn(async move { me.dial(addr).await });
+            }
+            // Reap finished tasks so the set does not grow.
+            let mut tasks = lock(&self.inner.tasks);
+            while tasks.try_join_next().is_some() {}
+        }
+    }
+
+    async fn dial(self, addr: PeerAddr) {
+        let id = addr.id.clone();
+        let result = async {
+            let ea = to_endpoint_addr(&addr)?;
+            let conn = tokio::time::timeout(DIAL_TIMEOUT, self.inner.node.endpoint.connect(ea, ALPN))
+                .await
+                .map_err(|_| RoomError::Net("dial timed out".into()))?
+                .map_err(|e| RoomError::Net(e.to_string()))?;
+            let (send, recv) = conn.open_bi().await.map_err(|e| RoomError::Net(e.to_string()))?;
+            self.clone().session(conn, send, recv, None).await
+        }
+        .await;
+        let mut st = lock(&self.inner.state);
+        if let Some(k) = st.known.get_mut(&id) {
+            k.dialing = false;
+            match &result {
+                Ok(()) => k.failures = 0,
+                Err(_) => k.failures = k.failures.saturating_add(1),
+            }
+            let backoff = Duration::from_millis(200u64.saturating_mul(1 << k.failures.min(5))).min(MAX_BACKOFF);
+            k.next_try = Instant::now() + backoff;
+        }
+        if let Err(e) = result {
+            tracing::debug!(peer = short(&id), error = %e, "session ended");
+        }
+    }
+
+    fn hello(&self) -> Frame {
+        let statements = self.with_core(|c| c.policy().statements());
+        Frame::Control(Control::Hello(Hello {
+            room: self.inner.room.clone(),
+            statements,
+            addr: own_addr(&self.inner.node),
+        }))
+    }
+
+    /// One connection with one peer, from hello to close. `their_hello` is set when we accepted
+    /// (the accept loop already read it); when we dialled, we send ours first.
+    async fn session(
+        self,
+        conn: Connection,
+        mut send: SendStream,
+        mut recv: RecvStream,
+        their_hello: Option<Hello>,
+    ) -> Result<(), RoomError> {
+        let remote = key_hex(&conn.remote_id());
+        let dialer = their_hello.is_none();
+        if dialer {
+            write_frame(&mut send, &self.hello()).await?;
+        }
+        let hello = match their_hello {
+            Some(h) => h,
+            None => match tokio::time::timeout(HELLO_TIMEOUT, read_frame(&mut recv)).await {
+                Ok(Ok(Some(Read::Frame(Frame::Control(Control::Hello(h)))))) => h,
+                Ok(Ok(Some(Read::Frame(Frame::Control(Control::Error { code, message, .. }))))) => {
+                    self.record_error(code, format!("{} refused us: {message}", short(&remote)));
+                    return Err(RoomError::NotAMember(message));
+                }
+                other => return Err(RoomError::Net(format!("no hello from {}: {other:?}", short(&remote)))),
+            },
+        };
+        if hello.room != self.inner.room || hello.addr.id != remote {
+            let _ = write_frame(
+                &mut send,
+                &Frame::error(ErrorCode::UnknownRoom, "hello names another room or peer", true),
+            )
+            .await;
+            return finish(conn, send).await;
+        }
+        // Admission: merge what they sent into a trial copy and check they are a member.
+        let admitted = {
+            let mut st = lock(&self.inner.state);
+            let before = st.core.policy().clone();
+            let mut trial = before.clone();
+            let _ = trial.merge(hello.statements.clone());
+            match trial.admit(&remote, &before, now_ms()) {
+                Ok(_) => {
+                    let (added, _) = st.core.add_statements(hello.statements.clone());
+                    if !added.is_empty() {
+                        if let Ok(b) = Frame::Control(Control::Policy { statements: added }).encode() {
+                            broadcast(&mut st, &Arc::new(b), None);
+                        }
+                        enforce_membership(&mut st);
+                    }
+                    Ok(())
+                }
+                Err(e) => {
+                    st.refused += 1;
+                    Err(e)
+                }
+            }
+        };
+        if let Err(e) = admitted {
+            tracing::info!(peer = short(&remote), reason = %e, "refused a peer");
+            let _ = write_frame(&mut send, &Frame::error(ErrorCode::NotAMember, e.to_string(), true)).await;
+            return finish(conn, send).await;
+        }
+        if !dialer {
+            write_frame(&mut send, &self.hello()).await?;
+        }
+        // Register the link and queue the initial sync.
+        let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(LINK_QUEUE);
+        let link_id = self.inner.next_link.fetch_add(1, Ordering::Relaxed);
+        {
+            let mut st = lock(&self.inner.state);
+            if !st.online {
+                return Ok(());
+            }
+            add_known(&mut st, hello.addr.clone(), false);
+            let mut record_state = automerge::sync::State::new();
+            let mut initial = vec![Frame::YSync(st.core.sync_step1())];
+            if let Ok(a) = st.core.awareness_message() {
+                initial.push(Frame::YSync(a));
+            }
+            if let Some(m) = st.core.record_sync_message(&mut record_state) {
+                initial.push(Frame::Automerge(m));
+            }
+            let peers: Vec<PeerAddr> = st
+                .known
+                .values()
+                .map(|k| k.addr.clone())
+                .filter(|a| a.id != remote)
+                .collect();
+            initial.push(Frame::Control(Control::Peers { peers }));
+            // Tell the others about the newcomer so the mesh forms.
+            if let Ok(b) = Frame::Control(Control::Peers {
+                peers: vec![hello.addr.clone()],
+            })
+            .encode()
+            {
+                broadcast(&mut st, &Arc::new(b), None);
+            }
+            for f in initial {
+                if let Ok(b) = f.encode() {
+                    let _ = tx.try_send(Arc::new(b));
+                }
+            }
+            st.links.insert(
+                link_id,
+                Link {
+                    remote: remote.clone(),
+                    tx,
+                    record_state,
+                    conn: conn.clone(),
+                },
+            );
+        }
+        self.notify();
+        tracing::debug!(peer = short(&remote), "connected");
+
+        let writer = async {
+            while let Some(bytes) = rx.recv().await {
+                write_raw(&mut send, &bytes).await?;
+            }
+            Ok::<(), RoomError>(())
+        };
+        let reader = self.read_loop(link_id, &remote, &mut recv);
+        let result = tokio::select! {
+            r = writer => r,
+            r = reader => r,
+        };
+        let mut st = lock(&self.inner.state);
+        st.links.remove(&link_id);
+        drop(st);
+        self.notify();
+        conn.close(0u32.into(), b"bye");
+        result
+    }
+
+    fn record_error(&self, code: ErrorCode, message: String) {
+        let mut st = lock(&self.inner.state);
+        st.errors.push((code, message));
+        if st.errors.len() > 100 {
+            st.errors.remove(0);
+        }
+        drop(st);
+        self.notify();
+    }
+
+    fn reply(&self, link_id: u64, frame: Frame) {
+        let mut st = lock(&self.inner.state);
+        if let (Some(l), Ok(b)) = (st.links.get(&link_id), frame.encode()) {
+            if l.tx.try_send(Arc::new(b)).is_err() {
+                drop_link(&mut st, link_id);
+            }
+        }
+    }
+
+    async fn read_loop(&self, link_id: u64, remote: &str, recv: &mut RecvStream) -> Result<(), RoomError> {
+        loop {
+            let read = match read_frame(recv).await {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(RoomError::Protocol(e)) => {
+                    // Oversized: we cannot skip the body, so say why and close.
+                    lock(&self.inner.state).refused += 1;
+                    self.reply(link_id, Frame::error(e.code(), e.to_string(), true));
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    return Err(RoomError::Protocol(e));
+                }
+                Err(e) => return Err(e),
+            };
+            let frame = match read {
+                Read::Frame(f) => f,
+                Read::Bad(e) => {
+                    tracing::info!(peer = short(remote), error = %e, "refused a frame");
+                    lock(&self.inner.state).refused += 1;
+                    self.reply(link_id, Frame::error(e.code(), e.to_string(), false));
+                    continue;
+                }
+            };
+            if let Err(e) = self.handle(link_id, remote, frame) {
+                tracing::info!(peer = short(remote), error = %e, "refused a message");
+                let code = match e {
+                    RoomError::Forbidden(_) => ErrorCode::Forbidden,
+                    RoomError::NotAMember(_) => ErrorCode::NotAMember,
+                    _ => ErrorCode::Malformed,
+                };
+                lock(&self.inner.state).refused += 1;
+                self.reply(link_id, Frame::error(code, e.to_string(), false));
+            }
+            self.notify();
+            if !lock(&self.inner.state).links.contains_key(&link_id) {
+                return Ok(()); // dropped (revoked, too slow, offline)
+            }
+        }
+    }
+
+    fn handle(&self, link_id: u64, remote: &str, frame: Frame) -> Result<(), RoomError> {
+        let mut st = lock(&self.inner.state);
+        let st = &mut *st;
+        match frame {
+            Frame::Update(u) => {
+                if st.core.receive_update(&u)? {
+                    let bytes = Arc::new(Frame::Update(u).encode()?);
+                    broadcast(st, &bytes, Some(link_id));
+                }
+            }
+            Frame::YSync(bytes) => {
+                let before = st.core.code().doc().transact_state_vector();
+                match st.core.receive_ysync(remote, &bytes)? {
+                    SyncOutcome::Reply(msg) => send_to(st, link_id, Frame::YSync(msg)),
+                    SyncOutcome::ForwardAwareness => {
+                        broadcast(st, &Arc::new(Frame::YSync(bytes).encode()?), Some(link_id))
+                    }
+                    SyncOutcome::Applied => {
+                        // Pass catch-up content on to peers that may not be connected to its
+                        // source (they check attribution themselves).
+                        let after = st.core.code().doc().transact_state_vector();
+                        if after != before {
+                            if let Ok(diff) = st.core.code().diff(&before) {
+                                let msg = yrs_update_message(diff);
+                                broadcast(st, &Arc::new(Frame::YSync(msg).encode()?), Some(link_id));
+                            }
+                        }
+                    }
+                    SyncOutcome::Nothing => {}
+                }
+            }
+            Frame::Automerge(bytes) => {
+                let Some(link) = st.links.get_mut(&link_id) else {
+                    return Ok(());
+                };
+                let mut state = std::mem::take(&mut link.record_state);
+                let result = st.core.receive_record_sync(&mut state, &bytes);
+                let reply = st.core.record_sync_message(&mut state);
+                if let Some(link) = st.links.get_mut(&link_id) {
+                    link.record_state = state;
+                }
+                if let Some(m) = reply {
+                    send_to(st, link_id, Frame::Automerge(m));
+                }
+                if result? {
+                    sync_record_to_all(st, Some(link_id));
+                }
+            }
+            Frame::Control(Control::Policy { statements }) => {
+                let (added, errors) = st.core.add_statements(statements);
+                if !added.is_empty() {
+                    broadcast(
+                        st,
+                        &Arc::new(Frame::Control(Control::Policy { statements: added }).encode()?),
+                        Some(link_id),
+                    );
+                    enforce_membership(st);
+                }
+                if let Some(e) = errors.into_iter().next() {
+                    return Err(e);
+                }
+            }
+            Frame::Control(Control::Peers { peers }) => {
+                for p in peers.into_iter().take(256) {
+                    add_known(st, p, false);
+                }
+            }
+            Frame::Control(Control::Error { code, message, fatal }) => {
+                tracing::info!(peer = short(remote), ?code, %message, "peer reported an error");
+                st.errors.push((code, message));
+                if st.errors.len() > 100 {
+                    st.errors.remove(0);
+                }
+                if fatal {
+                    drop_link(st, link_id);
+                }
+            }
+            Frame::Control(Control::Hello(_)) => {}
+        }
+        Ok(())
+    }
+}
+
+fn yrs_update_message(update: Vec<u8>) -> Vec<u8> {
+    use yrs::updates::encoder::Encode;
+    yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1()
+}
+
+trait StateVectorOf {
+    fn transact_state_vector(&self) -> Vec<u8>;
+}
+
+impl StateVectorOf for yrs::Doc {
+    fn transact_state_vector(&self) -> Vec<u8> {
+        use yrs::updates::encoder::Encode;
+        use yrs::{ReadTxn, Transact};
+        self.transact().state_vector().encode_v1()
+    }
+}
+
+fn add_known(st: &mut State, addr: PeerAddr, explicit: bool) {
+    if addr.id == st.core.me() || parse_key(&addr.id).is_err() {
+        return;
+    }
+    match st.known.get_mut(&addr.id) {
+        Some(k) => {
+            k.explicit |= explicit;
+            if addr.relay.is_some() || !addr.addrs.is_empty() {
+                k.addr = addr;
+            }
+        }
+        None => {
+            st.known.insert(
+                addr.id.clone(),
+                Known {
+                    addr,
+                    explicit,
+                    next_try: Instant::now(),
+                    failures: 0,
+                    dialing: false,
+                },
+            );
+        }
+    }
+}
+
+fn send_to(st: &mut State, link_id: u64, frame: Frame) {
+    if let (Some(l), Ok(b)) = (st.links.get(&link_id), frame.encode()) {
+        if l.tx.try_send(Arc::new(b)).is_err() {
+            drop_link(st, link_id);
+        }
+    }
+}
+
+fn drop_link(st: &mut State, link_id: u64) {
+    if let Some(l) = st.links.remove(&link_id) {
+        l.conn.close(1u32.into(), b"dropped");
+    }
+}
+
+/// Sends a frame to every link but `except`; a link whose queue is full is dropped.
+fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
+    let mut slow = Vec::new();
+    for (id, l) in &st.links {
+        if Some(*id) != except && l.tx.try_send(bytes.clone()).is_err() {
+            slow.push(*id);
+        }
+    }
+    for id in slow {
+        tracing::warn!("dropping a peer whose queue is full; it will resync on reconnect");
+        drop_link(st, id);
+    }
+}
+
+fn sync_record_to_all(st: &mut State, except: Option<u64>) {
+    let ids: Vec<u64> = st.links.keys().copied().filter(|id| Some(*id) != except).collect();
+    for id in ids {
+        let Some(link) = st.links.get_mut(&id) else { continue };
+        let mut state = std::mem::take(&mut link.record_state);
+        let msg = st.core.record_sync_message(&mut state);
+        if let Some(link) = st.links.get_mut(&id) {
+            link.record_state = state;
+        }
+        if let Some(m) = msg {
+            send_to(st, id, Frame::Automerge(m));
+        }
+    }
+}
+
+/// After statements changed: closes links to peers that are no longer members (revoked) and
+/// syncs the session record (interviewers mirror roles into it).
+fn enforce_membership(st: &mut State) {
+    sync_record_to_all(st, None);
+    let gone: Vec<u64> = st
+        .links
+        .iter()
+        .filter(|(_, l)| !st.core.policy().is_member(&l.remote))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in gone {
+        if let Some(l) = st.links.get(&id) {
+            if let Ok(b) = Frame::error(ErrorCode::NotAMember, "you were revoked from this room", true).encode() {
+                let _ = l.tx.try_send(Arc::new(b));
+            }
+        }
+        drop_link(st, id);
+    }
+    if !st.core.policy().is_member(st.core.me()) && st.core.policy().member(st.core.me()).is_some() {
+        // We were revoked ourselves: stop serving the room.
+        st.online = false;
+        let ids: Vec<u64> = st.links.keys().copied().collect();
+        for id in ids {
+            drop_link(st, id);
+        }
+    }
+}

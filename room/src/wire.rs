@@ -1,0 +1,48 @@
+//! Length-prefixed frames on QUIC streams (the format is defined in `tandem_shared::protocol`).
+
+use iroh::endpoint::{RecvStream, SendStream};
+use tandem_shared::protocol::{Frame, ProtocolError, LEN_PREFIX};
+
+use crate::RoomError;
+
+/// What reading one frame produced.
+#[derive(Debug)]
+pub enum Read {
+    Frame(Frame),
+    /// The frame was read completely but refused; the stream is still usable.
+    Bad(ProtocolError),
+}
+
+/// Reads the next frame; `Ok(None)` at a clean end of stream. An oversized length prefix is an
+/// error (the body is never read, so the stream cannot continue).
+pub async fn read_frame(recv: &mut RecvStream) -> Result<Option<Read>, RoomError> {
+    let mut prefix = [0u8; LEN_PREFIX];
+    match recv.read_exact(&mut prefix).await {
+        Ok(()) => {}
+        Err(iroh::endpoint::ReadExactError::FinishedEarly(0)) => return Ok(None),
+        Err(e) => return Err(RoomError::Net(e.to_string())),
+    }
+    let len = match Frame::check_len(prefix) {
+        Ok(len) => len,
+        Err(e @ ProtocolError::TooLarge { .. }) => return Err(RoomError::Protocol(e)),
+        Err(e) => return Ok(Some(Read::Bad(e))),
+    };
+    let mut body = vec![0u8; len];
+    recv.read_exact(&mut body)
+        .await
+        .map_err(|e| RoomError::Net(e.to_string()))?;
+    Ok(Some(match Frame::decode(&body) {
+        Ok(f) => Read::Frame(f),
+        Err(e) => Read::Bad(e),
+    }))
+}
+
+/// Writes one already-encoded frame.
+pub async fn write_raw(send: &mut SendStream, bytes: &[u8]) -> Result<(), RoomError> {
+    send.write_all(bytes).await.map_err(|e| RoomError::Net(e.to_string()))
+}
+
+/// Encodes and writes one frame.
+pub async fn write_frame(send: &mut SendStream, frame: &Frame) -> Result<(), RoomError> {
+    write_raw(send, &frame.encode()?).await
+}

@@ -1,0 +1,4 @@
+//! `tandem-relay` under another name, for the cross-process tests.
+fn main() -> std::process::ExitCode {
+    tandem_relay::main_entry()
+}
