@@ -16,9 +16,11 @@ echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 echo "==> building every binary"
 cargo build --locked --workspace --bins
+counts=$(mktemp)
+trap 'rm -f "$counts"' EXIT
 if [ -f ui/package.json ]; then
   echo "==> UI: npm ci, unit tests, typecheck and build"
-  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build)
+  (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test -- --reporter=default 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0 && npm run build)
 fi
 
 # Sandboxes that exist before the tests (a node running beside them, a run killed earlier)
@@ -30,7 +32,8 @@ before_tmp=$(list_tmp)
 list_agents() { pgrep -x tandem-agent | sort || true; }
 before_agents=$(list_agents)
 echo "==> cargo test"
-cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}"
+cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}" 2>&1 | tee -a "$counts"
+test "${PIPESTATUS[0]}" = 0
 
 echo "==> checking that no sandbox or tandem container is left behind"
 left=$(comm -13 <(echo "$before") <(list_sandboxes) | grep -v '^$' || true)
@@ -49,3 +52,9 @@ if [ -n "$left_tmp" ]; then
   exit 1
 fi
 echo "no leftovers: no sandbox, no agent process, no temporary directory"
+
+# One closing line for every runner together (cargo's per-binary lines and vitest's summary).
+sed 's/\x1b\[[0-9;]*m//g' "$counts" | awk '
+  /^test result:/ || /^ *Tests  / { for (i = 1; i < NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i } }
+  END { printf "tests: %d passed, %d failed\n", p, f }'
+
