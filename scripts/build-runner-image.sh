@@ -65,6 +65,7 @@ trap - EXIT
 rm -rf "$rootfs/tmp/"* "$rootfs/root/.cache"
 chmod -R a+rX "$rootfs/opt/tandem"
 
+old_id=$(podman image inspect --format '{{.Id}}' "$IMAGE" 2>/dev/null || true)
 echo "importing $rootfs as $IMAGE…"
 tar -C "$rootfs" -c . | podman import \
   --change "LABEL io.tandem.recipe=$recipe" \
@@ -72,5 +73,7 @@ tar -C "$rootfs" -c . | podman import \
   --change "USER 1000:1000" \
   - "$IMAGE" >/dev/null
 echo "runner image $IMAGE built ($recipe)"
+# The image this one replaces is untagged now; remove it unless a container still uses it.
+if [ -n "$old_id" ]; then podman rmi "$old_id" >/dev/null 2>&1 || true; fi
 # Older rootfs trees of previous recipes are not needed any more.
 find "$STATE" -maxdepth 1 -name "rootfs-$SUITE-*" ! -name "rootfs-$SUITE-$base_key" -exec rm -rf {} + 2>/dev/null || true
