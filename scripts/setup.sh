@@ -72,7 +72,10 @@ if ! curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
     :
   else
     mkdir -p /run/podman /var/log/tandem
-    nohup podman system service --time=0 "unix://$sock" >/var/log/tandem/podman-service.log 2>&1 &
+    # From /, not from this checkout: the service outlives the script, and a service whose
+    # working directory was deleted cannot start containers ("write child: broken pipe").
+    # Every descriptor redirected: nothing may hold the caller's output pipe open.
+    (cd / && exec nohup podman system service --time=0 "unix://$sock" </dev/null >/var/log/tandem/podman-service.log 2>&1) &
   fi
   for _ in $(seq 1 50); do
     curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1 && break
