@@ -44,7 +44,7 @@ impl Utf8Chunker {
     }
 }
 
-/// The output of one phase kept for its result: each stream capped at `cap` bytes of input.
+/// The output of one phase kept for its result (the agent and the node cap each stream).
 #[derive(Debug, Default)]
 pub struct PhaseOutput {
     pub stdout: String,

@@ -57,18 +57,6 @@ pub struct PreparedRun {
     pub source_bytes: usize,
 }
 
-impl PreparedRun {
-    /// The sandbox's memory limit: the larger of the two phases' (the engine cannot change a
-    /// running container's limit, so the agent enforces a smaller run limit itself).
-    pub fn sandbox_memory(&self) -> u64 {
-        if self.compile_argv.is_some() {
-            self.limits.compile.memory_bytes.max(self.limits.run.memory_bytes)
-        } else {
-            self.limits.run.memory_bytes
-        }
-    }
-}
-
 fn valid_name(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 128
