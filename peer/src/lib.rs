@@ -41,6 +41,9 @@ pub struct Args {
     /// Bearer token for the relay.
     #[arg(long, env = "TANDEM_RELAY_TOKEN")]
     pub relay_token: Option<String>,
+    /// PEM certificate to trust for the relay's HTTPS (a relay in `--self-signed` mode).
+    #[arg(long, env = "TANDEM_RELAY_CA")]
+    pub relay_ca: Option<PathBuf>,
     /// Disable direct paths: everything goes through the relay.
     #[arg(long)]
     pub no_direct: bool,
@@ -107,6 +110,7 @@ pub async fn run(args: Args) -> Result<()> {
     let mut config = NodeConfig::new(&args.data);
     config.relay_url = args.relay.clone();
     config.relay_token = args.relay_token.clone();
+    config.relay_ca = args.relay_ca.clone();
     config.direct = !args.no_direct;
     let node = Node::start(config).await.context("starting the peer")?;
     let room: Room = match &args.action {

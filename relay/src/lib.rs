@@ -3,6 +3,9 @@
 //!
 //! Modes:
 //! - `--dev`: plain HTTP on loopback (tests, local demos). Peers use `http://127.0.0.1:PORT`.
+//! - `--self-signed DIR`: HTTPS with a certificate the relay makes for itself (kept in DIR so it
+//!   survives restarts). Peers trust exactly that certificate (`tandem-peer --relay-ca
+//!   DIR/cert.pem`), so a LAN or staging setup gets TLS without a CA or a public name.
 //! - `--cert FILE --key FILE`: HTTPS with provided PEM files (production behind a real name).
 //! - `--acme-domain NAME --acme-contact EMAIL`: HTTPS with Let's Encrypt certificates.
 //!
@@ -11,6 +14,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod self_signed;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,6 +36,12 @@ struct Args {
     /// HTTPS address (not used with --dev).
     #[arg(long, env = "TANDEM_RELAY_HTTPS", default_value = "0.0.0.0:443")]
     https_addr: SocketAddr,
+    /// HTTPS with a self-signed certificate kept in this directory (made on first start).
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["dev", "cert", "acme_domain"])]
+    self_signed: Option<PathBuf>,
+    /// Names the self-signed certificate is valid for (repeatable).
+    #[arg(long = "tls-name", default_values_t = ["localhost".to_string(), "127.0.0.1".to_string(), "::1".to_string()])]
+    tls_names: Vec<String>,
     /// PEM certificate chain for HTTPS.
     #[arg(long, env = "TANDEM_RELAY_CERT", requires = "key")]
     cert: Option<PathBuf>,
@@ -114,7 +124,15 @@ async fn run() -> Result<()> {
             .with_safe_default_protocol_versions()
             .context("TLS protocol versions")?
             .with_no_client_auth();
-        let cert = match (&args.cert, &args.key, &args.acme_domain) {
+        let self_signed = match &args.self_signed {
+            Some(dir) => Some(self_signed::load_or_create(dir, &args.tls_names)?),
+            None => None,
+        };
+        let (cert_path, key_path) = match &self_signed {
+            Some(s) => (Some(&s.cert), Some(&s.key)),
+            None => (args.cert.as_ref(), args.key.as_ref()),
+        };
+        let cert = match (cert_path, key_path, &args.acme_domain) {
             (Some(cert), Some(key), _) => {
                 use rustls_pki_types::pem::PemObject;
                 let chain = rustls_pki_types::CertificateDer::pem_file_iter(cert)
@@ -138,7 +156,7 @@ async fn run() -> Result<()> {
                     server_config_builder: builder,
                 }
             }
-            _ => bail!("give --dev, or --cert and --key, or --acme-domain"),
+            _ => bail!("give --dev, --self-signed DIR, --cert and --key, or --acme-domain"),
         };
         relay.tls = Some(TlsConfig::new(args.https_addr, cert));
     } else if !args.http_addr.ip().is_loopback() {
@@ -151,13 +169,22 @@ async fn run() -> Result<()> {
     let admin = admin::Admin::bind(args.admin_addr, server.metrics().clone(), acl.clone()).await?;
 
     let relay_url = match (server.https_addr(), server.http_addr()) {
-        (Some(a), _) if !args.dev => format!("https://{a}"),
+        (Some(a), _) if !args.dev => {
+            // A wildcard bind is not an address to dial; the certificate names loopback.
+            let a = if a.ip().is_unspecified() {
+                SocketAddr::from(([127, 0, 0, 1], a.port()))
+            } else {
+                a
+            };
+            format!("https://{a}")
+        }
         (_, Some(a)) => format!("http://{a}"),
         _ => bail!("the relay bound no address"),
     };
+    let ca_cert = args.self_signed.as_ref().map(|d| d.join(self_signed::CERT_FILE));
     println!(
         "{}",
-        serde_json::json!({ "relay_url": relay_url, "admin_addr": admin.addr().to_string() })
+        serde_json::json!({ "relay_url": relay_url, "admin_addr": admin.addr().to_string(), "ca_cert": ca_cert })
     );
     tracing::info!(%relay_url, admin = %admin.addr(), "relay ready");
 

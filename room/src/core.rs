@@ -42,6 +42,25 @@ fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, RoomError>) -> Result<T,
     }
 }
 
+/// Merges local updates into one and signs it: the part of sending that is pure CPU, so the
+/// node can run it without holding the room's lock.
+pub fn sign_updates(key: &SecretKey, room: &RoomRef, mut updates: Vec<Vec<u8>>) -> Result<SignedUpdate, RoomError> {
+    let update = match updates.len() {
+        0 => return Err(RoomError::Rejected("nothing to sign".into())),
+        1 => updates.pop().unwrap_or_default(),
+        _ => {
+            let parts: Vec<&[u8]> = updates.iter().map(Vec::as_slice).collect();
+            yrs::merge_updates_v1(&parts).map_err(|e| RoomError::Rejected(format!("merging local updates: {e}")))?
+        }
+    };
+    let signature = key.sign(&SignedUpdate::signing_bytes(room, &update)).to_bytes();
+    Ok(SignedUpdate {
+        author: *key.public().as_bytes(),
+        signature,
+        update,
+    })
+}
+
 /// A document edit.
 #[derive(Debug, Clone)]
 pub enum Edit {
@@ -239,9 +258,18 @@ impl RoomCore {
         true
     }
 
-    /// A local edit. Refused without the edit right unless `force` (tests use `force` to play a
-    /// misbehaving client and check that the others refuse the result).
+    /// A local edit, signed on its own. Refused without the edit right unless `force` (tests use
+    /// `force` to play a misbehaving client and check that the others refuse the result).
     pub fn edit(&mut self, edit: &Edit, force: bool) -> Result<SignedUpdate, RoomError> {
+        let update = self.apply_local(edit, force)?;
+        self.sign_local(vec![update])
+    }
+
+    /// Applies a local edit and returns its (unsigned) lib0 v1 update. The node collects these
+    /// and signs them in batches with [`RoomCore::sign_local`]: one ed25519 signature costs more
+    /// than applying a keystroke, so a burst of keystrokes shares one signature, while a lone
+    /// keystroke is still signed and sent at once.
+    pub fn apply_local(&mut self, edit: &Edit, force: bool) -> Result<Vec<u8>, RoomError> {
         if !force && !self.policy.may_edit(&self.me) {
             return Err(RoomError::Forbidden(
                 "you do not have the edit right in this room".into(),
@@ -253,16 +281,20 @@ impl RoomCore {
         };
         self.persist_update(&update);
         self.bump();
-        let signature = self
-            .key
-            .sign(&SignedUpdate::signing_bytes(&self.room, &update))
-            .to_bytes();
+        Ok(update)
+    }
+
+    /// Signs local updates (from [`RoomCore::apply_local`]) as one live update.
+    pub fn sign_local(&mut self, updates: Vec<Vec<u8>>) -> Result<SignedUpdate, RoomError> {
+        let signed = sign_updates(&self.key, &self.room, updates)?;
+        self.remember(signed.signature);
+        Ok(signed)
+    }
+
+    /// Remembers the signature of an update signed outside the lock (see [`sign_updates`]), so
+    /// that it is not applied or forwarded again when a peer echoes it.
+    pub fn remember_own(&mut self, signature: [u8; 64]) {
         self.remember(signature);
-        Ok(SignedUpdate {
-            author: *self.key.public().as_bytes(),
-            signature,
-            update,
-        })
     }
 
     /// A live update from a peer. Returns whether it was new (and should be forwarded).

@@ -54,6 +54,9 @@ pub struct NodeConfig {
     pub relay_url: Option<String>,
     /// Bearer token presented to the relay, if it requires one.
     pub relay_token: Option<String>,
+    /// PEM certificate(s) to trust for the relay's HTTPS instead of the system's roots (a relay
+    /// in `--self-signed` mode). `None`: the usual web PKI.
+    pub relay_ca: Option<PathBuf>,
     /// Use direct UDP paths; `false` makes the node relay-only.
     pub direct: bool,
     /// Local UDP address for direct paths (loopback by default).
@@ -66,10 +69,23 @@ impl NodeConfig {
             data_dir: data_dir.into(),
             relay_url: None,
             relay_token: None,
+            relay_ca: None,
             direct: true,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
         }
     }
+}
+
+/// The certificates in a PEM file as the only roots trusted for the relay's TLS.
+fn relay_roots(path: &std::path::Path) -> Result<iroh::tls::CaTlsConfig, RoomError> {
+    use rustls_pki_types::pem::PemObject;
+    let certs = rustls_pki_types::CertificateDer::pem_file_iter(path)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| RoomError::Net(format!("relay certificate {}: {e}", path.display())))?;
+    if certs.is_empty() {
+        return Err(RoomError::Net(format!("no certificate in {}", path.display())));
+    }
+    Ok(iroh::tls::CaTlsConfig::custom_roots(certs))
 }
 
 fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -109,6 +125,9 @@ impl Node {
             builder = builder
                 .bind_addr(config.bind)
                 .map_err(|e| RoomError::Net(e.to_string()))?;
+        }
+        if let Some(path) = &config.relay_ca {
+            builder = builder.ca_tls_config(relay_roots(path)?);
         }
         builder = match &relay {
             Some(url) => {
@@ -358,6 +377,8 @@ struct State {
     online: bool,
     /// Frames refused from peers, by kind of refusal (for tests and debugging).
     refused: u64,
+    /// Local updates applied but not yet signed and sent (see [`Room::flush_local`]).
+    outbox: Vec<Vec<u8>>,
 }
 
 struct RoomInner {
@@ -367,6 +388,8 @@ struct RoomInner {
     changed: watch::Sender<u64>,
     next_link: AtomicU64,
     tasks: Mutex<JoinSet<()>>,
+    /// Wakes the task that signs and sends local edits.
+    outbox_ready: tokio::sync::Notify,
 }
 
 /// A room open on this node. Cloning is cheap; [`Room::close`] stops its tasks.
@@ -398,10 +421,12 @@ impl Room {
                     errors: Vec::new(),
                     online: true,
                     refused: 0,
+                    outbox: Vec::new(),
                 }),
                 changed,
                 next_link: AtomicU64::new(1),
                 tasks: Mutex::new(JoinSet::new()),
+                outbox_ready: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -409,6 +434,38 @@ impl Room {
     fn start(&self) {
         let me = self.clone();
         lock(&self.inner.tasks).spawn(async move { me.maintain().await });
+        let me = self.clone();
+        lock(&self.inner.tasks).spawn(async move { me.flush_local().await });
+    }
+
+    /// Signs and sends local edits. A lone keystroke is signed and sent as soon as this task
+    /// wakes; keystrokes that arrive while it is signing share the next signature, so a burst
+    /// (a paste replayed as keystrokes, a fast script) costs one signature per batch instead of
+    /// one per keystroke. Signing runs outside the room's lock.
+    async fn flush_local(self) {
+        loop {
+            self.inner.outbox_ready.notified().await;
+            loop {
+                let updates = std::mem::take(&mut lock(&self.inner.state).outbox);
+                if updates.is_empty() {
+                    break;
+                }
+                let signed = match crate::core::sign_updates(&self.inner.node.key, &self.inner.room, updates) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        // The edits are applied and stored; peers get them by state vector.
+                        tracing::warn!(error = %e, "could not sign local edits");
+                        continue;
+                    }
+                };
+                let mut st = lock(&self.inner.state);
+                st.core.remember_own(signed.signature);
+                match Frame::Update(signed).encode() {
+                    Ok(bytes) => broadcast(&mut st, &Arc::new(bytes), None),
+                    Err(e) => tracing::warn!(error = %e, "local edits too large for one frame; peers resync"),
+                }
+            }
+        }
     }
 
     /// Stops every task of the room (sessions, dials, maintenance).
@@ -511,13 +568,14 @@ impl Room {
         self.notify();
     }
 
-    /// Applies a local edit and sends it to every peer.
+    /// Applies a local edit; it is signed and sent to every peer right after (see
+    /// `flush_local`).
     pub fn edit(&self, edit: Edit, force: bool) -> Result<(), RoomError> {
         let mut st = lock(&self.inner.state);
-        let u = st.core.edit(&edit, force)?;
-        let bytes = Arc::new(Frame::Update(u).encode()?);
-        broadcast(&mut st, &bytes, None);
+        let u = st.core.apply_local(&edit, force)?;
+        st.outbox.push(u);
         drop(st);
+        self.inner.outbox_ready.notify_one();
         self.notify();
         Ok(())
     }

@@ -50,17 +50,41 @@ fn line_reader(child: &mut Child) -> Result<mpsc::Receiver<String>> {
     Ok(rx)
 }
 
-/// A `tandem-relay --dev` on loopback with ephemeral ports.
+/// A `tandem-relay` on loopback with ephemeral ports.
 pub struct Relay {
     child: Child,
     pub url: String,
     pub admin: String,
+    /// The certificate to trust (self-signed mode only).
+    pub ca_cert: Option<String>,
 }
 
 impl Relay {
+    /// `--dev`: plain HTTP.
     pub fn start(bin: &str) -> Result<Relay> {
+        Self::start_with(bin, &["--dev", "--http-addr", "127.0.0.1:0"])
+    }
+
+    /// `--self-signed DIR`: HTTPS with a certificate the relay makes and keeps in `dir`.
+    pub fn start_self_signed(bin: &str, dir: &Path) -> Result<Relay> {
+        let dir = dir.to_str().context("utf-8 path")?;
+        Self::start_with(
+            bin,
+            &[
+                "--self-signed",
+                dir,
+                "--https-addr",
+                "127.0.0.1:0",
+                "--http-addr",
+                "127.0.0.1:0",
+            ],
+        )
+    }
+
+    fn start_with(bin: &str, mode: &[&str]) -> Result<Relay> {
         let mut child = Command::new(bin)
-            .args(["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .args(mode)
+            .args(["--admin-addr", "127.0.0.1:0"])
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -74,6 +98,7 @@ impl Relay {
             child,
             url: v["relay_url"].as_str().context("relay_url")?.to_string(),
             admin: v["admin_addr"].as_str().context("admin_addr")?.to_string(),
+            ca_cert: v["ca_cert"].as_str().map(String::from),
         })
     }
 
@@ -99,6 +124,8 @@ impl Drop for Relay {
 /// How a peer process starts.
 pub struct PeerOpts<'a> {
     pub relay: Option<&'a str>,
+    /// `--relay-ca`: the relay's self-signed certificate.
+    pub relay_ca: Option<&'a str>,
     pub direct: bool,
     pub name: &'a str,
 }
@@ -107,6 +134,7 @@ impl Default for PeerOpts<'_> {
     fn default() -> Self {
         Self {
             relay: None,
+            relay_ca: None,
             direct: true,
             name: "peer",
         }
@@ -130,6 +158,9 @@ impl Peer {
         cmd.arg("--data").arg(data).args(["--name", opts.name]);
         if let Some(r) = opts.relay {
             cmd.args(["--relay", r]);
+        }
+        if let Some(ca) = opts.relay_ca {
+            cmd.args(["--relay-ca", ca]);
         }
         if !opts.direct {
             cmd.arg("--no-direct");

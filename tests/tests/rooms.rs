@@ -98,6 +98,7 @@ fn relay_only_connectivity_works() {
         relay: Some(&relay_url),
         direct: false,
         name: "r",
+        ..Default::default()
     };
     let mut a = Peer::start(PEER, &da, &opts, &["create"]).unwrap();
     assert_eq!(
@@ -119,6 +120,38 @@ fn relay_only_connectivity_works() {
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or(0);
     assert!(admitted >= 2, "{metrics}");
+}
+
+/// The relay's self-signed mode: HTTPS with a certificate the peers are told to trust, kept
+/// across a restart of the relay.
+#[test]
+fn relay_only_over_self_signed_tls() {
+    let mut w = World::new();
+    let tls_dir = w.dir("relay-tls");
+    let relay = Relay::start_self_signed(RELAY, &tls_dir).unwrap();
+    assert!(relay.url.starts_with("https://127.0.0.1:"), "{}", relay.url);
+    let ca = relay.ca_cert.clone().expect("the relay names its certificate");
+    let pem = std::fs::read_to_string(&ca).unwrap();
+    assert!(pem.contains("BEGIN CERTIFICATE"));
+    let opts = PeerOpts {
+        relay: Some(&relay.url),
+        relay_ca: Some(&ca),
+        direct: false,
+        name: "tls",
+    };
+    let (da, db) = (w.dir("a"), w.dir("b"));
+    let mut a = Peer::start(PEER, &da, &opts, &["create"]).unwrap();
+    a.insert(F, 0, "over TLS");
+    let (inv, _) = a.invite("candidate", true, 3600);
+    let mut b = Peer::start(PEER, &db, &opts, &["join", &inv]).unwrap();
+    b.wait_text(F, "over TLS");
+    drop(relay);
+    let again = Relay::start_self_signed(RELAY, &tls_dir).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(again.ca_cert.clone().unwrap()).unwrap(),
+        pem,
+        "same certificate after a restart"
+    );
 }
 
 #[test]

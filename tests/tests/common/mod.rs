@@ -32,6 +32,7 @@ impl World {
             relay: Some(&self.relay.url),
             direct: true,
             name,
+            ..Default::default()
         }
     }
 
