@@ -39,9 +39,11 @@ const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
 /// Mesh maintenance period.
 const TICK: Duration = Duration::from_millis(250);
-/// Connections a peer opens to gossiped addresses. Enough for a well-connected mesh (updates are
-/// forwarded hop by hop), without the n² connections of a full mesh in a 60-person room.
-const MESH_DEGREE: usize = 8;
+/// Connections below which a peer dials gossiped addresses. Enough for a connected mesh with a
+/// diameter of a few hops in a 60-person room (updates are forwarded hop by hop), without the n²
+/// connections of a full mesh; every extra link carries a duplicate of every update, which is
+/// what dominated the 50-peer benchmark at 8 (docs/benchmarks.md).
+const MESH_DEGREE: usize = 4;
 /// Longest pause between redials of an unreachable peer.
 const MAX_BACKOFF: Duration = Duration::from_secs(3);
 
@@ -993,8 +995,16 @@ impl Room {
         match frame {
             Frame::Update(u) => {
                 if st.core.receive_update(&u)? {
+                    // Not back to where it came from, nor to its author.
+                    let author = tandem_shared::invite::to_hex(&u.author);
                     let bytes = Arc::new(Frame::Update(u).encode()?);
-                    broadcast(st, &bytes, Some(link_id));
+                    let skip: Vec<u64> = st
+                        .links
+                        .iter()
+                        .filter(|(id, l)| **id == link_id || l.remote == author)
+                        .map(|(id, _)| *id)
+                        .collect();
+                    broadcast_except(st, &bytes, &skip);
                 }
             }
             Frame::YSync(bytes) => {
@@ -1129,9 +1139,13 @@ fn drop_link(st: &mut State, link_id: u64) {
 
 /// Sends a frame to every link but `except`; a link whose queue is full is dropped.
 fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
+    broadcast_except(st, bytes, except.as_slice())
+}
+
+fn broadcast_except(st: &mut State, bytes: &Arc<Vec<u8>>, except: &[u64]) {
     let mut slow = Vec::new();
     for (id, l) in &st.links {
-        if Some(*id) != except && l.tx.try_send(bytes.clone()).is_err() {
+        if !except.contains(id) && l.tx.try_send(bytes.clone()).is_err() {
             slow.push(*id);
         }
     }
