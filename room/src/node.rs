@@ -72,7 +72,7 @@ impl NodeConfig {
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock must not take the whole peer down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -349,8 +349,8 @@ struct Known {
     dialing: bool,
 }
 
-struct State {
-    core: RoomCore,
+pub(crate) struct State {
+    pub(crate) core: RoomCore,
     links: HashMap<u64, Link>,
     known: HashMap<String, Known>,
     /// Errors other peers sent us (newest last), e.g. why a join was refused.
@@ -360,10 +360,12 @@ struct State {
     refused: u64,
 }
 
-struct RoomInner {
+pub(crate) struct RoomInner {
     node: Arc<NodeInner>,
     room: RoomRef,
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
+    /// Yjs clients in this process's care (`Room::attach_local`).
+    pub(crate) locals: crate::local::LocalHub,
     changed: watch::Sender<u64>,
     next_link: AtomicU64,
     tasks: Mutex<JoinSet<()>>,
@@ -372,7 +374,7 @@ struct RoomInner {
 /// A room open on this node. Cloning is cheap; [`Room::close`] stops its tasks.
 #[derive(Clone)]
 pub struct Room {
-    inner: Arc<RoomInner>,
+    pub(crate) inner: Arc<RoomInner>,
 }
 
 /// A connected peer, for display.
@@ -399,6 +401,7 @@ impl Room {
                     online: true,
                     refused: 0,
                 }),
+                locals: crate::local::LocalHub::default(),
                 changed,
                 next_link: AtomicU64::new(1),
                 tasks: Mutex::new(JoinSet::new()),
@@ -414,6 +417,7 @@ impl Room {
     /// Stops every task of the room (sessions, dials, maintenance).
     pub fn close(&self) {
         lock(&self.inner.tasks).abort_all();
+        self.inner.locals.close();
         let mut st = lock(&self.inner.state);
         for (_, l) in st.links.drain() {
             l.conn.close(0u32.into(), b"closed");
@@ -428,7 +432,7 @@ impl Room {
         &self.inner.room.id
     }
 
-    fn notify(&self) {
+    pub(crate) fn notify(&self) {
         self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
@@ -1070,7 +1074,7 @@ fn drop_link(st: &mut State, link_id: u64) {
 }
 
 /// Sends a frame to every link but `except`; a link whose queue is full is dropped.
-fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
+pub(crate) fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
     let mut slow = Vec::new();
     for (id, l) in &st.links {
         if Some(*id) != except && l.tx.try_send(bytes.clone()).is_err() {

@@ -55,12 +55,23 @@ pub struct Relay {
     child: Child,
     pub url: String,
     pub admin: String,
+    /// The web bridge's data (its secret and browsers' room peers), removed on drop.
+    _web_data: TempDir,
 }
 
 impl Relay {
     pub fn start(bin: &str) -> Result<Relay> {
+        Self::start_with(bin, &[])
+    }
+
+    /// With extra arguments (e.g. `--ui-dir`).
+    pub fn start_with(bin: &str, extra: &[&str]) -> Result<Relay> {
+        let web_data = TempDir::new("relay-web");
         let mut child = Command::new(bin)
             .args(["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0"])
+            .arg("--web-data")
+            .arg(web_data.path())
+            .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -74,6 +85,7 @@ impl Relay {
             child,
             url: v["relay_url"].as_str().context("relay_url")?.to_string(),
             admin: v["admin_addr"].as_str().context("admin_addr")?.to_string(),
+            _web_data: web_data,
         })
     }
 
