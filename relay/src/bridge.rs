@@ -27,8 +27,12 @@ use tandem_shared::room::Role;
 use crate::metrics;
 use crate::sessions::{SessionKey, Sessions};
 
-/// Largest frame a browser may send (the room's own frame limit, minus framing).
+/// Largest frame a browser may send (the room's own frame limit, minus framing). Larger ones
+/// close the socket with 1009 and a reason.
 pub const MAX_MESSAGE: usize = tandem_room::local::MAX_LOCAL_MESSAGE;
+/// What the WebSocket layer reads at most: frames between [`MAX_MESSAGE`] and this are read
+/// whole so the refusal can be a clean close frame; beyond it the connection is cut mid-frame.
+pub const MAX_WIRE_MESSAGE: usize = 2 * tandem_shared::protocol::MAX_FRAME_LEN as usize;
 /// How long joining the room may take before the browser is told to retry.
 const JOIN_TIMEOUT: Duration = Duration::from_secs(20);
 /// Lifetime of invites created from the browser.
@@ -55,12 +59,40 @@ pub struct Request {
 /// whole link (URL-encoded in the query, already decoded here).
 pub fn parse_invite(raw: &str) -> Result<Invite, String> {
     let raw = raw.trim();
+    // A link encoded once more than needed (`tandem%3A%2F%2Fjoin%2F…`).
+    let decoded;
+    let raw = if raw.len() > 9 && raw[..9].eq_ignore_ascii_case("tandem%3a") {
+        decoded = percent_decode(raw);
+        decoded.as_str()
+    } else {
+        raw
+    };
     let link = if raw.starts_with(INVITE_LINK_PREFIX) {
         raw.to_string()
     } else {
         format!("{INVITE_LINK_PREFIX}{raw}")
     };
     Invite::from_link(&link).map_err(|e| format!("invalid invite: {e}"))
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The web link for an invite, served by this relay.
@@ -252,6 +284,12 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
         }
         tokio::select! {
             incoming = ws.recv() => match incoming {
+                Some(Ok(Message::Binary(bytes))) if bytes.len() > MAX_MESSAGE => {
+                    metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
+                    tracing::info!(len = bytes.len(), "refused an oversized frame from a web client");
+                    reason = Some((CLOSE_TOO_BIG, "frame larger than the relay's 8 MiB limit"));
+                    break;
+                }
                 Some(Ok(Message::Binary(bytes))) => {
                     for reply in handle_frame(&room, &local, &mut runs, &bytes, &invite_peer, origin).await {
                         if ws.send(Message::Binary(reply.into())).await.is_err() {
@@ -457,5 +495,7 @@ mod tests {
         assert!(parse_invite("garbage").is_err());
         assert!(parse_invite("").is_err());
         assert!(parse_invite("tandem://join/!!!").is_err());
+        assert!(parse_invite("tandem%3A%2F%2Fjoin%2F!!!").is_err());
+        assert_eq!(percent_decode("tandem%3A%2F%2Fjoin%2Fab%zz"), "tandem://join/ab%zz");
     }
 }

@@ -189,13 +189,20 @@ impl Ui {
 mod tests {
     use super::*;
 
-    fn ui() -> (Arc<Ui>, PathBuf) {
+    struct Tmp(PathBuf);
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+
+    fn ui() -> (Arc<Ui>, Tmp) {
         let d = std::env::temp_dir().join(format!("tandem-ui-{}", rand::random::<u64>()));
         std::fs::create_dir_all(d.join("assets")).unwrap();
         std::fs::write(d.join("index.html"), "<!doctype html><title>Tandem</title>".repeat(40)).unwrap();
         std::fs::write(d.join("assets/app-1234.js"), "console.log('tandem');".repeat(100)).unwrap();
         std::fs::write(d.join("secret.txt"), "x").unwrap();
-        (Ui::new(Some(d.clone())), d)
+        (Ui::new(Some(d.clone())), Tmp(d))
     }
 
     fn get(ui: &Ui, path: &str, gzip: bool) -> Response {
@@ -208,7 +215,7 @@ mod tests {
 
     #[test]
     fn app_routes_get_index_and_assets_are_immutable_and_gzipped() {
-        let (ui, _) = ui();
+        let (ui, _tmp) = ui();
         for p in ["/", "/room/abc?invite=x", "/r/abc"] {
             let r = get(&ui, p, false);
             assert_eq!(r.status(), StatusCode::OK, "{p}");
@@ -226,7 +233,7 @@ mod tests {
 
     #[test]
     fn no_way_out_of_the_ui_dir() {
-        let (ui, _) = ui();
+        let (ui, _tmp) = ui();
         for p in ["/../Cargo.toml", "/assets/../../etc/passwd", "/%2e%2e/x", "/nope.js"] {
             assert_eq!(get(&ui, p, false).status(), StatusCode::NOT_FOUND, "{p}");
         }

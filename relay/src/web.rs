@@ -79,8 +79,8 @@ async fn yjs(
     };
     let sessions = s.sessions.clone();
     upgrade
-        .max_message_size(bridge::MAX_MESSAGE)
-        .max_frame_size(bridge::MAX_MESSAGE)
+        .max_message_size(bridge::MAX_WIRE_MESSAGE)
+        .max_frame_size(bridge::MAX_WIRE_MESSAGE)
         .on_upgrade(move |ws| bridge::serve(ws, req, sessions))
 }
 

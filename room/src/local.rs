@@ -378,14 +378,18 @@ mod tests {
     use std::time::Duration;
     use tandem_shared::room::{CodeDoc, Role};
 
-    fn dir(name: &str) -> std::path::PathBuf {
-        let d = std::env::temp_dir().join(format!("tandem-local-{name}-{}", rand::random::<u64>()));
-        std::fs::create_dir_all(&d).unwrap();
-        d
+    /// A node whose data directory is removed when the test's guard drops.
+    struct Tmp(std::path::PathBuf);
+    impl Drop for Tmp {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
     }
 
-    async fn node(name: &str) -> Node {
-        Node::start(NodeConfig::new(dir(name))).await.unwrap()
+    async fn node(name: &str) -> (Node, Tmp) {
+        let d = std::env::temp_dir().join(format!("tandem-local-{name}-{}", rand::random::<u64>()));
+        let node = Node::start(NodeConfig::new(&d)).await.unwrap();
+        (node, Tmp(d))
     }
 
     /// A stand-in for a browser's Y.Doc: a yrs document with its own client id.
@@ -431,18 +435,18 @@ mod tests {
     }
 
     /// Interviewer's node and a node that joined with an invite of `role`.
-    async fn pair(role: Role, can_edit: bool) -> (Node, Room, Node, Room) {
-        let a = node("a").await;
+    async fn pair(role: Role, can_edit: bool) -> (Node, Room, Node, Room, [Tmp; 2]) {
+        let (a, ta) = node("a").await;
         let ra = a.create_room().unwrap();
-        let b = node("b").await;
+        let (b, tb) = node("b").await;
         let inv = ra.invite(role, can_edit, 600).unwrap();
         let rb = b.join(&inv, Duration::from_secs(20)).await.unwrap();
-        (a, ra, b, rb)
+        (a, ra, b, rb, [ta, tb])
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn two_local_clients_on_two_peers_converge_with_emoji() {
-        let (a, ra, b, rb) = pair(Role::Candidate, true).await;
+        let (a, ra, b, rb, _tmp) = pair(Role::Candidate, true).await;
         let mut x = Browser::new(&ra);
         let mut y = Browser::new(&rb);
         x.insert(0, "print('😀')").unwrap();
@@ -465,7 +469,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn late_client_gets_state_by_sync_step_1() {
-        let (a, ra, b, rb) = pair(Role::Candidate, true).await;
+        let (a, ra, b, rb, _tmp) = pair(Role::Candidate, true).await;
         ra.insert("main.py", 0, "hello").unwrap();
         wait_room_text(&rb, "hello").await;
         let mut late = Browser::new(&rb);
@@ -487,7 +491,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn spectators_local_edit_is_refused() {
-        let (a, ra, b, rb) = pair(Role::Spectator, false).await;
+        let (a, ra, b, rb, _tmp) = pair(Role::Spectator, false).await;
         let s = Browser::new(&rb);
         let err = s.insert(0, "sneaky").unwrap_err();
         assert!(matches!(err, RoomError::Forbidden(_)), "{err}");
@@ -515,7 +519,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn malformed_and_foreign_messages_are_errors() {
-        let a = node("solo").await;
+        let (a, _tmp) = node("solo").await;
         let ra = a.create_room().unwrap();
         let x = Browser::new(&ra);
         for bytes in [
@@ -537,7 +541,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn another_members_client_id_is_refused() {
-        let (a, ra, b, rb) = pair(Role::Candidate, true).await;
+        let (a, ra, b, rb, _tmp) = pair(Role::Candidate, true).await;
         // The candidate's own session client id is claimed by the candidate.
         let theirs = rb.with_core(|c| c.code().client_id());
         let mut deadline_rx = ra.subscribe();
@@ -556,7 +560,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn closing_the_room_ends_recv() {
-        let a = node("close").await;
+        let (a, _tmp) = node("close").await;
         let ra = a.create_room().unwrap();
         let mut x = Browser::new(&ra);
         assert!(x.client.recv().await.is_some()); // sync step 1

@@ -78,6 +78,14 @@ const check = (cond, what) => {
   console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
 };
 const lines = async (p) => (await p.locator(".monaco-editor .view-lines").innerText()).replace(/\u00a0/g, " ");
+/** The editor's rendered text in line order (Monaco reuses line elements out of DOM order). */
+const editorText = (p) =>
+  p.evaluate(() =>
+    [...document.querySelectorAll(".monaco-editor .view-lines .view-line")]
+      .sort((a, b) => parseFloat(a.style.top) - parseFloat(b.style.top))
+      .map((e) => e.textContent.replace(/\u00a0/g, " "))
+      .join("\n"),
+  );
 
 const relay = jsonChild(bin("tandem-relay"), ["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ui-dir", join(ui, "dist"), "--web-data", join(tmp, "relay")]);
 const { relay_url: base } = await relay.next((v) => v.relay_url);
@@ -134,12 +142,15 @@ try {
   await b.p.keyboard.press("Control+Home");
   await Promise.all([a.p.keyboard.type("# from Ivy 😀\n", { delay: 15 }), b.p.keyboard.type("# from Cal\n", { delay: 15 }), peer.send({ cmd: "insert", file: "main.py", pos: 0, text: "# from Pat\n" })]);
   let converged = false;
+  let seen = [];
   for (let i = 0; i < 100 && !converged; i++) {
     await a.p.waitForTimeout(100);
-    const [ta, tb, tp] = [await lines(a.p), await lines(b.p), (await peer.send({ cmd: "text", file: "main.py" })).text];
-    converged = ta === tb && ["# from Ivy 😀", "# from Cal", "# from Pat"].every((s) => ta.includes(s) && tp.includes(s));
+    seen = [await editorText(a.p), await editorText(b.p), (await peer.send({ cmd: "text", file: "main.py" })).text];
+    const [ta, tb, tp] = seen;
+    converged = ta === tb && ta === tp && ["# from Ivy 😀", "# from Cal", "# from Pat"].every((s) => ta.includes(s));
   }
   check(converged, "two browsers and a peer edit at once and converge");
+  if (!converged) console.log(JSON.stringify(seen));
 
   // Named cursors.
   await a.p.waitForSelector("[class*=tandem-cur-]", { timeout: 20_000 });
@@ -225,31 +236,39 @@ try {
   await f.p.waitForSelector("[data-testid=refused]", { timeout: 30_000 });
   check(true, "a forged invite link shows refused");
 
-  // Load to editable with the relay's gzip (fresh context: nothing cached).
-  const loads = [];
-  let js = null;
-  for (let i = 0; i < 3; i++) {
-    const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await ctx.addInitScript(() => localStorage.setItem("tandem.settings.v1", JSON.stringify({ theme: "light", name: "Bench", uiLanguage: "en" })));
-    const p = await ctx.newPage();
-    const scripts = new Map();
-    p.on("response", async (r) => {
-      if (new URL(r.url()).pathname.endsWith(".js")) {
-        const h = await r.allHeaders();
-        scripts.set(new URL(r.url()).pathname, { enc: h["content-encoding"] ?? "", len: Number(h["content-length"] ?? 0) });
-      }
-    });
-    const url = await webLink("spectator", false);
-    const t0 = Date.now();
-    await p.goto(url);
-    await p.waitForSelector(".monaco-editor textarea", { timeout: 60_000 });
-    loads.push(Date.now() - t0);
-    js = [...scripts.values()];
-    await ctx.close();
+  // Load to editable (fresh context each time: nothing cached), with the relay's gzip and, as
+  // the baseline, with the browser asking for no compression.
+  async function loads(encoding) {
+    const ms = [];
+    let js = [];
+    for (let i = 0; i < 3; i++) {
+      const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, extraHTTPHeaders: encoding ? { "Accept-Encoding": encoding } : {} });
+      await ctx.addInitScript(() => localStorage.setItem("tandem.settings.v1", JSON.stringify({ theme: "light", name: "Bench", uiLanguage: "en" })));
+      const p = await ctx.newPage();
+      const scripts = new Map();
+      p.on("response", async (r) => {
+        if (new URL(r.url()).pathname.endsWith(".js")) {
+          const h = await r.allHeaders();
+          scripts.set(new URL(r.url()).pathname, { enc: h["content-encoding"] ?? "", len: Number(h["content-length"] ?? 0) });
+        }
+      });
+      const url = await webLink("spectator", false);
+      const t0 = Date.now();
+      await p.goto(url);
+      await p.waitForSelector(".monaco-editor textarea", { timeout: 60_000 });
+      ms.push(Date.now() - t0);
+      js = [...scripts.values()];
+      await ctx.close();
+    }
+    const wire = js.reduce((s, x) => s + x.len, 0);
+    return { ms, js, wire };
   }
-  const wire = js.reduce((s, x) => s + x.len, 0);
-  console.log(`bench load to editable via tandem-relay (gzip): ${loads.join(", ")} ms; JS before editable: ${js.length} files, ${(wire / 1024).toFixed(0)} kB on the wire (${js.filter((x) => x.enc === "gzip").length} gzip)`);
-  check(js.length > 0 && js.every((x) => x.enc === "gzip"), "the relay serves the JavaScript gzip-compressed");
+  const gz = await loads(null);
+  const plain = await loads("identity");
+  const med = (xs) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)];
+  console.log(`bench load to editable via tandem-relay: gzip ${gz.ms.join(", ")} ms (median ${med(gz.ms)}) | baseline uncompressed ${plain.ms.join(", ")} ms (median ${med(plain.ms)})`);
+  console.log(`bench JS before editable: ${gz.js.length} files, ${(gz.wire / 1024).toFixed(0)} kB gzip on the wire | baseline ${(plain.wire / 1024).toFixed(0)} kB uncompressed`);
+  check(gz.js.length > 0 && gz.js.every((x) => x.enc === "gzip"), "the relay serves the JavaScript gzip-compressed");
 } catch (e) {
   failures.push(String(e?.stack ?? e));
   console.log(`FAIL ${String(e?.message ?? e)}`);
