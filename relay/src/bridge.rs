@@ -81,7 +81,11 @@ fn percent_decode(s: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         let hex = |c: u8| (c as char).to_digit(16);
-        match (b[i], b.get(i + 1).copied().and_then(hex), b.get(i + 2).copied().and_then(hex)) {
+        match (
+            b[i],
+            b.get(i + 1).copied().and_then(hex),
+            b.get(i + 2).copied().and_then(hex),
+        ) {
             (b'%', Some(h), Some(l)) => {
                 out.push((h * 16 + l) as u8);
                 i += 3;
@@ -99,7 +103,11 @@ fn percent_decode(s: &str) -> String {
 pub fn web_link(origin: &str, invite: &Invite) -> String {
     let link = invite.to_link();
     let token = link.strip_prefix(INVITE_LINK_PREFIX).unwrap_or(&link);
-    format!("{}/room/{}?invite={token}", origin.trim_end_matches('/'), invite.body.room.id)
+    format!(
+        "{}/room/{}?invite={token}",
+        origin.trim_end_matches('/'),
+        invite.body.room.id
+    )
 }
 
 async fn close(mut ws: WebSocket, code: u16, reason: &str) {
@@ -115,7 +123,10 @@ async fn close(mut ws: WebSocket, code: u16, reason: &str) {
         })))
         .await;
     // Let the close frame leave before the socket is dropped.
-    let _ = tokio::time::timeout(Duration::from_secs(2), async { while let Some(Ok(_)) = ws.recv().await {} }).await;
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        while let Some(Ok(_)) = ws.recv().await {}
+    })
+    .await;
 }
 
 fn read_var_uint(bytes: &[u8]) -> Option<(u64, usize)> {
@@ -193,7 +204,12 @@ async fn serve_inner(ws: WebSocket, req: Request, sessions: Arc<Sessions>) {
     if let Err(e) = tandem_room::policy::verify_invite_signature(&invite) {
         return refuse(ws, CLOSE_INVALID_INVITE, &format!("forged invite: {e}")).await;
     }
-    let key = SessionKey::derive(sessions.secret(), &req.room_id, &invite.body.nonce, req.client.as_deref());
+    let key = SessionKey::derive(
+        sessions.secret(),
+        &req.room_id,
+        &invite.body.nonce,
+        req.client.as_deref(),
+    );
     let (member, node) = match sessions.acquire(&key).await {
         Ok(x) => x,
         Err(e) => {
@@ -232,7 +248,10 @@ async fn join(node: &Node, invite: &Invite) -> Result<Room, (u16, String)> {
         if msg.contains("was revoked") {
             (CLOSE_REVOKED, "you were revoked from this room".to_string())
         } else if matches!(e, RoomError::Net(_)) {
-            (CLOSE_TRY_AGAIN, "the room's peers are not reachable yet; retrying".to_string())
+            (
+                CLOSE_TRY_AGAIN,
+                "the room's peers are not reachable yet; retrying".to_string(),
+            )
         } else {
             (CLOSE_INVALID_INVITE, msg)
         }
@@ -273,7 +292,11 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
         let policy = policy_message(&room, me);
         let text = policy.to_string();
         if text != last_policy {
-            if ws.send(Message::Binary(encode_json(MSG_CONTROL, &policy).into())).await.is_err() {
+            if ws
+                .send(Message::Binary(encode_json(MSG_CONTROL, &policy).into()))
+                .await
+                .is_err()
+            {
                 break;
             }
             last_policy = text;
@@ -359,7 +382,12 @@ async fn handle_frame(
             vec![]
         }
         MSG_RUN => match decode_json(&bytes[n..]) {
-            Some(msg) => runs.from_client(msg).await.iter().map(|m| encode_json(MSG_RUN, m)).collect(),
+            Some(msg) => runs
+                .from_client(msg)
+                .await
+                .iter()
+                .map(|m| encode_json(MSG_RUN, m))
+                .collect(),
             None => {
                 metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
                 vec![]
@@ -398,7 +426,9 @@ fn control(room: &Room, msg: &Value, invite_peer: &PeerAddr, origin: &str) -> Op
                     Role::Candidate if m.role == Role::Candidate => m.can_edit,
                     r => r.edits_by_default(),
                 };
-                room.set_role(member, r, can_edit).map(|_| None).map_err(|e| e.to_string())
+                room.set_role(member, r, can_edit)
+                    .map(|_| None)
+                    .map_err(|e| e.to_string())
             }
             (None, _) => Err("unknown role".into()),
             (_, None) => Err("not a member of this room".into()),
@@ -406,7 +436,9 @@ fn control(room: &Room, msg: &Value, invite_peer: &PeerAddr, origin: &str) -> Op
         Some("set_read_only") => match current {
             Some(m) => {
                 let ro = msg.get("read_only").and_then(Value::as_bool).unwrap_or(true);
-                room.set_role(member, m.role, !ro).map(|_| None).map_err(|e| e.to_string())
+                room.set_role(member, m.role, !ro)
+                    .map(|_| None)
+                    .map_err(|e| e.to_string())
             }
             None => Err("not a member of this room".into()),
         },
@@ -416,7 +448,9 @@ fn control(room: &Room, msg: &Value, invite_peer: &PeerAddr, origin: &str) -> Op
             // the interviewer's app), not this session's peer, which stops when the tab closes.
             Some(r) => room
                 .with_core(|c| c.invite(r, r.edits_by_default(), INVITE_TTL_SECS, invite_peer.clone()))
-                .map(|inv| Some(json!({"type": "invite_created", "request_id": request_id, "url": web_link(origin, &inv)})))
+                .map(|inv| {
+                    Some(json!({"type": "invite_created", "request_id": request_id, "url": web_link(origin, &inv)}))
+                })
                 .map_err(|e| e.to_string()),
             None => Err("unknown role".into()),
         },

@@ -221,7 +221,13 @@ async fn run() -> Result<()> {
     let web_task = if let Some(front) = front {
         let iroh_addr = server.http_addr().context("iroh's HTTP address")?;
         web_url = Some(relay_url.clone());
-        tokio::spawn(web::serve_front(front, iroh_addr, ui, sessions.clone(), args.public_url.clone()))
+        tokio::spawn(web::serve_front(
+            front,
+            iroh_addr,
+            ui,
+            sessions.clone(),
+            args.public_url.clone(),
+        ))
     } else if let Some(addr) = args.web_addr {
         let l = tokio::net::TcpListener::bind(addr)
             .await

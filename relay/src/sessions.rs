@@ -176,7 +176,9 @@ impl Sessions {
 
 fn load_or_create_secret(path: &std::path::Path) -> Result<[u8; 32]> {
     match std::fs::read_to_string(path) {
-        Ok(t) => tandem_shared::invite::from_hex::<32>(t.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display())),
+        Ok(t) => {
+            tandem_shared::invite::from_hex::<32>(t.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let s: [u8; 32] = rand::random();
             write_private(path, tandem_shared::invite::to_hex(&s).as_bytes())?;

@@ -88,7 +88,9 @@ impl Ui {
         let Some(dir) = self.dir.clone() else { return };
         let mut stack = vec![PathBuf::new()];
         while let Some(rel) = stack.pop() {
-            let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else { continue };
+            let Ok(entries) = std::fs::read_dir(dir.join(&rel)) else {
+                continue;
+            };
             for e in entries.flatten() {
                 let r = rel.join(e.file_name());
                 match e.file_type() {
@@ -219,12 +221,18 @@ mod tests {
         for p in ["/", "/room/abc?invite=x", "/r/abc"] {
             let r = get(&ui, p, false);
             assert_eq!(r.status(), StatusCode::OK, "{p}");
-            assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+            assert!(r.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html"));
             assert_eq!(r.headers()[header::CACHE_CONTROL], "no-cache");
         }
         let r = get(&ui, "/assets/app-1234.js", true);
         assert_eq!(r.headers()[header::CONTENT_ENCODING], "gzip");
-        assert!(r.headers()[header::CACHE_CONTROL].to_str().unwrap().contains("immutable"));
+        assert!(r.headers()[header::CACHE_CONTROL]
+            .to_str()
+            .unwrap()
+            .contains("immutable"));
         let len: usize = r.headers()[header::CONTENT_LENGTH].to_str().unwrap().parse().unwrap();
         assert!(len < 2200, "compressed to {len} bytes");
         let r = get(&ui, "/assets/app-1234.js", false);

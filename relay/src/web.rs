@@ -106,7 +106,10 @@ async fn peek_path(stream: &TcpStream) -> Option<String> {
     let mut buf = [0u8; 2048];
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
     loop {
-        let n = tokio::time::timeout_at(deadline, stream.peek(&mut buf)).await.ok()?.ok()?;
+        let n = tokio::time::timeout_at(deadline, stream.peek(&mut buf))
+            .await
+            .ok()?
+            .ok()?;
         if n == 0 {
             return None;
         }

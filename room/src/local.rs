@@ -270,7 +270,12 @@ impl LocalClient {
                 // cannot be this peer's edits, so they are dropped, as peers drop them.
                 return Ok(());
             }
-            let role = st.core.policy().member(&me).map(|m| m.role.as_str()).unwrap_or("not a member");
+            let role = st
+                .core
+                .policy()
+                .member(&me)
+                .map(|m| m.role.as_str())
+                .unwrap_or("not a member");
             return Err(RoomError::Forbidden(format!(
                 "{} ({role}) does not have the edit right in this room",
                 short(&me)
@@ -417,7 +422,8 @@ mod tests {
                     .await
                     .unwrap_or_else(|_| panic!("timed out: have {:?}, want {want:?}", self.doc.text("main.py")))
                     .expect("room closed");
-                if let Ok(Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u))) = Message::decode_v1(&msg) {
+                if let Ok(Message::Sync(SyncMessage::SyncStep2(u) | SyncMessage::Update(u))) = Message::decode_v1(&msg)
+                {
                     self.doc.apply(&u).unwrap();
                 }
             }
@@ -547,7 +553,10 @@ mod tests {
         let mut deadline_rx = ra.subscribe();
         let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
         while ra.with_core(|c| c.policy().owner_of(theirs).is_none()) {
-            tokio::time::timeout_at(deadline, deadline_rx.changed()).await.unwrap().unwrap();
+            tokio::time::timeout_at(deadline, deadline_rx.changed())
+                .await
+                .unwrap()
+                .unwrap();
         }
         let mut x = Browser::new(&ra);
         x.doc = CodeDoc::new(theirs);

@@ -59,7 +59,10 @@ impl Web {
 
     fn try_cmd(&mut self, v: Value) -> Result<Value, String> {
         writeln!(self.stdin, "{v}").map_err(|e| e.to_string())?;
-        let line = self.lines.recv_timeout(STEP_TIMEOUT).map_err(|_| format!("no reply to {v}"))?;
+        let line = self
+            .lines
+            .recv_timeout(STEP_TIMEOUT)
+            .map_err(|_| format!("no reply to {v}"))?;
         let r: Value = serde_json::from_str(&line).map_err(|e| format!("{e}: {line}"))?;
         if r["ok"] != json!(true) {
             return Err(r["error"].as_str().unwrap_or(&line).to_string());
@@ -87,7 +90,10 @@ impl Web {
 
     fn wait_closed(&mut self) -> (u64, String) {
         let r = self.cmd(json!({"cmd": "wait_status", "status": "closed", "timeout_ms": 80000}));
-        (r["code"].as_u64().unwrap_or(0), r["reason"].as_str().unwrap_or("").to_string())
+        (
+            r["code"].as_u64().unwrap_or(0),
+            r["reason"].as_str().unwrap_or("").to_string(),
+        )
     }
 
     fn insert(&mut self, pos: usize, text: &str) {
@@ -143,7 +149,9 @@ fn stock_client_joins_with_an_invite_and_converges_both_ways() {
     let mut last = String::new();
     eventually("peer and web client to converge", || {
         last = a.text(F);
-        last.contains("# peer") && last.contains("# web") && web.cmd(json!({"cmd": "text", "file": F}))["text"] == json!(last)
+        last.contains("# peer")
+            && last.contains("# web")
+            && web.cmd(json!({"cmd": "text", "file": F}))["text"] == json!(last)
     });
     // The bridge tells the client who it is and who is who (type 101 policy).
     let policy = web.cmd(json!({"cmd": "policy"}))["policy"].clone();
@@ -245,9 +253,10 @@ fn read_only_candidates_and_spectators_edits_are_not_applied() {
     boss.cmd(json!({"cmd": "raw", "hex": hex(&control(&json!({"type": "set_read_only", "member": editor_id, "read_only": true})))}));
     eventually("the editor to be told it is read-only", || {
         let p = editor.cmd(json!({"cmd": "policy"}))["policy"].clone();
-        p["members"]
-            .as_array()
-            .is_some_and(|m| m.iter().any(|m| m["member"] == json!(editor_id) && m["read_only"] == json!(true)))
+        p["members"].as_array().is_some_and(|m| {
+            m.iter()
+                .any(|m| m["member"] == json!(editor_id) && m["read_only"] == json!(true))
+        })
     });
     editor.insert(0, "late ");
     boss.insert(6, "!");
@@ -289,7 +298,11 @@ fn malformed_and_oversized_frames_leave_the_relay_serving() {
     web.cmd(json!({"cmd": "raw", "hex": hex(&encode(100, &json!({"type": "run_request", "request_id": "r1", "kind": "run", "request": {"language": "python", "files": [], "room": a.room_id()}})))}));
 
     // Oversized: 9 MiB in one frame is refused with 1009 and a reason.
-    let mut big = Web::connect(&w.relay, &a.room_id(), Some(&token(&a.invite("candidate", true, 3600).0)));
+    let mut big = Web::connect(
+        &w.relay,
+        &a.room_id(),
+        Some(&token(&a.invite("candidate", true, 3600).0)),
+    );
     big.wait_connected();
     big.cmd(json!({"cmd": "raw", "hex": "00".repeat(9 * 1024 * 1024)}));
     let (code, reason) = big.wait_closed();
