@@ -18,6 +18,7 @@ import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { startRelay } from "./relay.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ui = resolve(here, "..");
@@ -121,6 +122,34 @@ async function open(name, url, { theme = "light", viewport = { width: 1440, heig
   return { ctx, p, ms };
 }
 
+/** Types N "~" in A, 60 ms apart; returns keydown-in-A → next frame after the DOM change in B. */
+async function keystrokes(pa, pb, N = 40) {
+  await pb.evaluate(() => {
+    window.__paint = [];
+    const root = document.querySelector(".monaco-editor .view-lines");
+    new MutationObserver(() => {
+      const n = (root.textContent.match(/~/g) || []).length;
+      if (n > window.__paint.length) requestAnimationFrame(() => { const t = performance.timeOrigin + performance.now(); while (window.__paint.length < n) window.__paint.push(t); });
+    }).observe(root, { subtree: true, childList: true, characterData: true });
+  });
+  await pa.evaluate(() => {
+    window.__keys = [];
+    window.addEventListener("keydown", (e) => e.key === "~" && window.__keys.push(performance.timeOrigin + performance.now()), true);
+  });
+  await pa.click(".monaco-editor .view-lines");
+  await pa.keyboard.press("Control+End");
+  for (let i = 0; i < N; i++) {
+    await pa.keyboard.type("~");
+    await pa.waitForTimeout(60);
+  }
+  await pb.waitForFunction((n) => window.__paint.length >= n, N, { timeout: 30_000 });
+  const keys = await pa.evaluate(() => window.__keys);
+  const paints = await pb.evaluate(() => window.__paint);
+  const lat = keys.map((k, i) => paints[i] - k).sort((x, y) => x - y);
+  const q = (f) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))].toFixed(1);
+  return { n: lat.length, p50: q(0.5), p95: q(0.95) };
+}
+
 try {
   // Opening an invite link lands in the room; the interviewer's browser seeds the template.
   const a = await open("Ivy Interviewer", await webLink("interviewer"));
@@ -170,30 +199,17 @@ try {
   check((await css(b.p)).includes("Ivy Interviewer"), "B sees A's cursor labelled with A's name");
 
   // Keystroke in A → painted in B, through the relay and the peers.
-  await b.p.evaluate(() => {
-    window.__paint = [];
-    const root = document.querySelector(".monaco-editor .view-lines");
-    new MutationObserver(() => {
-      const n = (root.textContent.match(/~/g) || []).length;
-      if (n > window.__paint.length) requestAnimationFrame(() => { const t = performance.timeOrigin + performance.now(); while (window.__paint.length < n) window.__paint.push(t); });
-    }).observe(root, { subtree: true, childList: true, characterData: true });
-  });
-  await a.p.evaluate(() => {
-    window.__keys = [];
-    window.addEventListener("keydown", (e) => e.key === "~" && window.__keys.push(performance.timeOrigin + performance.now()), true);
-  });
-  await a.p.keyboard.press("Control+End");
-  const N = 40;
-  for (let i = 0; i < N; i++) {
-    await a.p.keyboard.type("~");
-    await a.p.waitForTimeout(60);
-  }
-  await b.p.waitForFunction((n) => window.__paint.length >= n, N, { timeout: 30_000 });
-  const keys = await a.p.evaluate(() => window.__keys);
-  const paints = await b.p.evaluate(() => window.__paint);
-  const lat = keys.map((k, i) => paints[i] - k).sort((x, y) => x - y);
-  const q = (f) => lat[Math.min(lat.length - 1, Math.floor(f * lat.length))].toFixed(1);
-  console.log(`bench keystroke→paint via tandem-relay (browser A → relay peer A → relay peer B → browser B), ${lat.length} keys: p50 ${q(0.5)} ms, p95 ${q(0.95)} ms`);
+  const real = await keystrokes(a.p, b.p);
+  // Baseline, same browsers and machine, same moment: the stand-in relay (one Node process, one
+  // in-memory Y.Doc, no peers, no signatures).
+  const stand = await startRelay({ dist: join(ui, "dist") });
+  const sa = await open("Ivy Interviewer", `${stand.url}/room/bench?invite=interviewer`);
+  const sb = await open("Cal Candidate", `${stand.url}/room/bench?invite=candidate`);
+  const baseline = await keystrokes(sa.p, sb.p);
+  await sa.ctx.close();
+  await sb.ctx.close();
+  await stand.close();
+  console.log(`bench keystroke in A → painted in B, ${real.n} keys: tandem-relay p50 ${real.p50} ms, p95 ${real.p95} ms | baseline stand-in relay p50 ${baseline.p50} ms, p95 ${baseline.p95} ms`);
   await a.p.screenshot({ path: join(shots, "relay-interviewer.png") });
   await b.p.screenshot({ path: join(shots, "relay-candidate-dark.png") });
 
