@@ -93,10 +93,8 @@ const { relay_url: base } = await relay.next((v) => v.relay_url);
 const peer = jsonChild(bin("tandem-peer"), ["--data", join(tmp, "peer"), "--relay", base, "--name", "Pat Peer", "create"]);
 const ready = await peer.next((v) => v.event === "ready");
 const roomId = ready.room.id;
-const webLink = async (role, canEdit = true) => {
-  const { invite } = await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 });
-  return `${base}/room/${roomId}?invite=${invite.replace("tandem://join/", "")}`;
-};
+// The peer prints each invite as a web link on its relay too: that is what a browser opens.
+const webLink = async (role, canEdit = true) => (await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 })).web;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
