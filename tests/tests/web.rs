@@ -264,6 +264,36 @@ fn read_only_candidates_and_spectators_edits_are_not_applied() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert_eq!(a.text(F), "editor!");
 
+    // An interviewer's browser creates an invite: a web link on this relay that names a peer
+    // that stays (not the browser's session peer), and it works.
+    boss.cmd(json!({"cmd": "raw", "hex": hex(&control(&json!({"type": "create_invite", "request_id": "inv-1", "role": "candidate"})))}));
+    let mut url = String::new();
+    eventually("the invite to be created", || {
+        let c = boss.cmd(json!({"cmd": "controls"}))["controls"].clone();
+        if let Some(m) = c
+            .as_array()
+            .and_then(|c| c.iter().find(|m| m["type"] == "invite_created"))
+        {
+            url = m["url"].as_str().unwrap_or_default().to_string();
+            return true;
+        }
+        false
+    });
+    assert_eq!(
+        url.split("invite=").next().unwrap(),
+        format!("{}/room/{room}?", w.relay.url)
+    );
+    let mut invited = Web::connect(&w.relay, &room, Some(url.split("invite=").nth(1).unwrap()));
+    invited.wait_connected();
+    invited.wait_text("editor!");
+    // A candidate's browser cannot create invites: a clear error.
+    invited.cmd(json!({"cmd": "raw", "hex": hex(&control(&json!({"type": "create_invite", "request_id": "inv-2", "role": "interviewer"})))}));
+    eventually("the refusal", || {
+        let c = invited.cmd(json!({"cmd": "controls"}))["controls"].clone();
+        c.as_array()
+            .is_some_and(|c| c.iter().any(|m| m["type"] == "error" && m["request_id"] == "inv-2"))
+    });
+
     // Revoked: the socket is closed with 4403.
     boss.cmd(json!({"cmd": "raw", "hex": hex(&control(&json!({"type": "revoke", "member": editor_id})))}));
     let (code, reason) = editor.wait_closed();
@@ -296,6 +326,16 @@ fn malformed_and_oversized_frames_leave_the_relay_serving() {
     a.wait_text(F, "still here");
     // A run request gets a clear refusal in this build (runs come with the run wiring).
     web.cmd(json!({"cmd": "raw", "hex": hex(&encode(100, &json!({"type": "run_request", "request_id": "r1", "kind": "run", "request": {"language": "python", "files": [], "room": a.room_id()}})))}));
+    eventually("the run to be refused", || {
+        let r = web.cmd(json!({"cmd": "runs"}))["runs"].clone();
+        r.as_array().is_some_and(|r| {
+            r.iter().any(|m| {
+                m["type"] == "run_rejected"
+                    && m["request_id"] == "r1"
+                    && m["message"].as_str().unwrap_or("").contains("not available")
+            })
+        })
+    });
 
     // Oversized: 9 MiB in one frame is refused with 1009 and a reason.
     let mut big = Web::connect(

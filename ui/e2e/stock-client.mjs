@@ -19,6 +19,8 @@ let provider = null;
 let status = "idle";
 let closed = null;
 let policy = null;
+const controls = [];
+const runs = [];
 
 const out = (v) => process.stdout.write(JSON.stringify(v) + "\n");
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -37,10 +39,16 @@ const handlers = {
     if (m.client) params.client = m.client;
     if (m.invite === undefined) delete params.invite;
     provider = new WebsocketProvider(m.url, m.room, doc, { params, WebSocketPolyfill: WebSocket, disableBc: true });
-    // Tandem's control messages (type 101) are read only when asked to: a plain client ignores them.
+    // Tandem's messages (100 runs, 101 control) are read only when asked to: a plain client
+    // ignores them.
     if (m.tandem) {
       provider.messageHandlers[101] = (_enc, dec) => {
-        policy = JSON.parse(decoding.readVarString(dec));
+        const m = JSON.parse(decoding.readVarString(dec));
+        controls.push(m);
+        if (m.type === "policy") policy = m;
+      };
+      provider.messageHandlers[100] = (_enc, dec) => {
+        runs.push(JSON.parse(decoding.readVarString(dec)));
       };
     }
     provider.on("status", ({ status: s }) => (status = s));
@@ -88,6 +96,12 @@ const handlers = {
   },
   async policy() {
     return { policy };
+  },
+  async controls() {
+    return { controls };
+  },
+  async runs() {
+    return { runs };
   },
   async status() {
     return { status, closed, connected: provider?.wsconnected ?? false };
