@@ -210,6 +210,13 @@ async fn serve_inner(ws: WebSocket, req: Request, sessions: Arc<Sessions>) {
         &invite.body.nonce,
         req.client.as_deref(),
     );
+    // An expired invite still lets a returning member in (it is a member already), but a
+    // newcomer is refused before a room peer is started for it.
+    let expired = invite.body.expires_at.saturating_mul(1000) < tandem_room::policy::now_ms();
+    if expired && !sessions.known(&key) {
+        let reason = format!("the invite expired at {} (unix seconds)", invite.body.expires_at);
+        return refuse(ws, CLOSE_INVALID_INVITE, &reason).await;
+    }
     let (member, node) = match sessions.acquire(&key).await {
         Ok(x) => x,
         Err(e) => {

@@ -97,6 +97,12 @@ impl Sessions {
         &self.secret
     }
 
+    /// Has this member been here before (its node runs, or its state is on disk)?
+    pub fn known(&self, key: &SessionKey) -> bool {
+        let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());
+        self.dir.join("members").join(id).join("rooms.sled").exists()
+    }
+
     /// The node for `key`, started if needed. Pair every call with [`Sessions::release`].
     pub async fn acquire(self: &Arc<Self>, key: &SessionKey) -> Result<(String, Arc<Node>)> {
         let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());

@@ -217,6 +217,7 @@ fn refused_without_an_invite_or_with_a_forged_one() {
     let mut e = Web::connect(&w.relay, &room, Some(&token(&expired)));
     let (code, reason) = e.wait_closed();
     assert_eq!(code, 4401, "{reason}");
+    assert!(reason.contains("expired"), "{reason}");
     // Nothing of theirs reached the peer.
     assert_eq!(a.text(F), "");
 }
