@@ -73,6 +73,11 @@ function jsonChild(cmd, args, env = {}) {
 
 let passed = 0;
 const failures = [];
+// A stray rejection must show up as a failure with its reason, not end the run silently.
+process.on("unhandledRejection", (e) => {
+  failures.push(`unhandled rejection: ${String(e?.stack ?? e)}`);
+  console.log(`FAIL unhandled rejection: ${String(e?.message ?? e)}`);
+});
 const check = (cond, what) => {
   if (cond) passed++;
   else failures.push(what);
@@ -270,11 +275,13 @@ try {
       await ctx.addInitScript(() => localStorage.setItem("tandem.settings.v1", JSON.stringify({ theme: "light", name: "Bench", uiLanguage: "en" })));
       const p = await ctx.newPage();
       const scripts = new Map();
-      p.on("response", async (r) => {
-        if (new URL(r.url()).pathname.endsWith(".js")) {
-          const h = await r.allHeaders();
-          scripts.set(new URL(r.url()).pathname, { enc: h["content-encoding"] ?? "", len: Number(h["content-length"] ?? 0) });
-        }
+      p.on("response", (r) => {
+        if (!new URL(r.url()).pathname.endsWith(".js")) return;
+        // The context may close before the headers are read: not a failure.
+        r.allHeaders().then(
+          (h) => scripts.set(new URL(r.url()).pathname, { enc: h["content-encoding"] ?? "", len: Number(h["content-length"] ?? 0) }),
+          () => {},
+        );
       });
       const url = await webLink("spectator", false);
       const t0 = Date.now();
