@@ -17,6 +17,7 @@ pub mod access;
 pub mod admin;
 pub mod bridge;
 pub mod metrics;
+pub mod runs;
 pub mod sessions;
 pub mod ui;
 pub mod web;
