@@ -15,7 +15,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 # 1. System packages.
-APT_PACKAGES=(podman runc uidmap slirp4netns fuse-overlayfs catatonit debootstrap curl ca-certificates gcc pkg-config)
+# chromium: the browser end-to-end tests of the web client (playwright-core drives it).
+APT_PACKAGES=(podman runc uidmap slirp4netns fuse-overlayfs catatonit debootstrap curl ca-certificates gcc pkg-config chromium)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -35,6 +35,9 @@ echo "==> cargo test"
 cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}" 2>&1 | tee -a "$counts"
 test "${PIPESTATUS[0]}" = 0
 
+echo "==> web client end to end: real browsers (chromium) through the real relay and a headless peer"
+(cd ui && TANDEM_BIN_DIR="$CARGO_TARGET_DIR/debug" node e2e/web.mjs 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0)
+
 echo "==> checking that no sandbox or tandem container is left behind"
 left=$(comm -13 <(echo "$before") <(list_sandboxes) | grep -v '^$' || true)
 if [ -n "$left" ]; then

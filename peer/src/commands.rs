@@ -136,7 +136,15 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
         Cmd::Files => ok(json!({ "files": room.files() })),
         Cmd::Invite { role, can_edit, ttl } => {
             let inv = room.invite(role, can_edit, ttl)?;
-            ok(json!({ "invite": inv.to_link(), "nonce": inv.body.nonce }))
+            // The same invite as a web link: the relay serves the web client on its own URL.
+            let link = inv.to_link();
+            let web = inv.body.peer.relay.as_ref().map(|r| {
+                let token = link
+                    .strip_prefix(tandem_shared::invite::INVITE_LINK_PREFIX)
+                    .unwrap_or(&link);
+                format!("{}/room/{}?invite={token}", r.trim_end_matches('/'), inv.body.room.id)
+            });
+            ok(json!({ "invite": link, "web": web, "nonce": inv.body.nonce }))
         }
         Cmd::SetRole { member, role, can_edit } => {
             room.set_role(&member, role, can_edit)?;

@@ -13,6 +13,8 @@ use iroh_relay::server::{Access, AccessControl, ClientRequest, ConnectionId};
 pub struct Acl {
     ids: Option<HashSet<[u8; 32]>>,
     tokens: HashSet<String>,
+    /// The relay's own room peers for bridged browsers (allowed whatever the allow-list says).
+    bridged: std::sync::RwLock<HashSet<[u8; 32]>>,
     pub admitted: AtomicU64,
     pub denied: AtomicU64,
     pub connected: AtomicI64,
@@ -42,6 +44,16 @@ impl Acl {
         })
     }
 
+    /// Lets one of the relay's own bridge peers through the allow-list.
+    pub fn allow_bridged(&self, id: [u8; 32]) {
+        self.bridged.write().unwrap_or_else(|e| e.into_inner()).insert(id);
+    }
+
+    /// The first token, which the relay's own bridge peers present.
+    pub fn a_token(&self) -> Option<String> {
+        self.tokens.iter().next().cloned()
+    }
+
     /// The decision, separate from the trait so it can be tested without a request.
     pub fn decide(&self, id: &[u8; 32], token: Option<&str>) -> Access {
         if !self.tokens.is_empty() && !token.is_some_and(|t| self.tokens.contains(t)) {
@@ -50,7 +62,7 @@ impl Acl {
             };
         }
         if let Some(ids) = &self.ids {
-            if !ids.contains(id) {
+            if !ids.contains(id) && !self.bridged.read().unwrap_or_else(|e| e.into_inner()).contains(id) {
                 return Access::Deny {
                     reason: Some("endpoint is not on this relay's allow-list".into()),
                 };

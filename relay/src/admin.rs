@@ -71,6 +71,30 @@ impl Admin {
                 "gauge",
                 acl.connected.load(Ordering::Relaxed),
             ),
+            (
+                "tandem_relay_web_sockets",
+                "Browser sockets open on /yjs.",
+                "gauge",
+                crate::metrics::BRIDGE_SOCKETS.load(Ordering::Relaxed),
+            ),
+            (
+                "tandem_relay_web_peers",
+                "Room peers running for bridged browsers.",
+                "gauge",
+                crate::metrics::BRIDGE_NODES.load(Ordering::Relaxed),
+            ),
+            (
+                "tandem_relay_web_refused_total",
+                "Browser sockets refused (invalid invite, revoked).",
+                "counter",
+                crate::metrics::BRIDGE_REFUSED.load(Ordering::Relaxed) as i64,
+            ),
+            (
+                "tandem_relay_web_frames_refused_total",
+                "Frames refused from browsers (malformed, unknown, no edit right, too large).",
+                "counter",
+                crate::metrics::BRIDGE_MALFORMED.load(Ordering::Relaxed) as i64,
+            ),
         ] {
             let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}");
         }

@@ -9,12 +9,22 @@
 //! - `--cert FILE --key FILE`: HTTPS with provided PEM files (production behind a real name).
 //! - `--acme-domain NAME --acme-contact EMAIL`: HTTPS with Let's Encrypt certificates.
 //!
+//! It also serves the web client on the same address (see [`web`]): the built UI and the
+//! y-websocket bridge at `/yjs/<room-id>` that makes browsers participants of rooms ([`bridge`]).
+//! With TLS, the web client is served on `--web-addr` (plain HTTP, for a TLS proxy in front).
+//!
 //! On start it prints one JSON line to stdout with the bound addresses, so scripts and tests can
 //! use port 0 and learn the real ports.
 
 pub mod access;
 pub mod admin;
+pub mod bridge;
+pub mod metrics;
+pub mod runs;
 pub mod self_signed;
+pub mod sessions;
+pub mod ui;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -72,6 +82,22 @@ struct Args {
     /// Require `Authorization: Bearer TOKEN` with one of these tokens (repeatable).
     #[arg(long = "token", env = "TANDEM_RELAY_TOKEN")]
     tokens: Vec<String>,
+    /// The built UI (default: ../share/tandem/ui next to the binary, else ./ui/dist, else the
+    /// source tree's ui/dist).
+    #[arg(long, env = "TANDEM_RELAY_UI_DIR")]
+    ui_dir: Option<PathBuf>,
+    /// Where the web bridge keeps its secret and the room peers of browsers
+    /// (default: a fresh temporary directory with --dev, /var/lib/tandem-relay/web otherwise).
+    #[arg(long, env = "TANDEM_RELAY_WEB_DATA")]
+    web_data: Option<PathBuf>,
+    /// Plain-HTTP address for the web client when the relay itself serves HTTPS (put a TLS proxy
+    /// in front). With --dev the web client shares the relay's HTTP address.
+    #[arg(long, env = "TANDEM_RELAY_WEB_ADDR")]
+    web_addr: Option<SocketAddr>,
+    /// Public origin of the web client (e.g. https://relay.example.com) for invite links made
+    /// from the browser; default: the Host the browser used.
+    #[arg(long, env = "TANDEM_RELAY_PUBLIC_URL")]
+    public_url: Option<String>,
 }
 
 /// Parses arguments and runs until Ctrl-C (used by the binary and by test wrappers).
@@ -115,7 +141,23 @@ async fn run() -> Result<()> {
     }
     let acl = Arc::new(access::Acl::new(&ids, &args.tokens)?);
 
-    let mut relay = RelayConfig::new(args.http_addr);
+    // With --dev the public HTTP address is the front router (web + iroh's paths spliced to
+    // iroh's server on a loopback port); see `web`.
+    let front = if args.dev {
+        Some(
+            tokio::net::TcpListener::bind(args.http_addr)
+                .await
+                .with_context(|| format!("binding {}", args.http_addr))?,
+        )
+    } else {
+        None
+    };
+    let iroh_http = if args.dev {
+        SocketAddr::from(([127, 0, 0, 1], 0))
+    } else {
+        args.http_addr
+    };
+    let mut relay = RelayConfig::new(iroh_http);
     relay.access = acl.clone();
     relay.key_cache_capacity = Some(4096);
     if !args.dev {
@@ -168,8 +210,8 @@ async fn run() -> Result<()> {
     let server = Server::spawn(config).await.context("starting the relay server")?;
     let admin = admin::Admin::bind(args.admin_addr, server.metrics().clone(), acl.clone()).await?;
 
-    let relay_url = match (server.https_addr(), server.http_addr()) {
-        (Some(a), _) if !args.dev => {
+    let relay_url = match (server.https_addr(), server.http_addr(), &front) {
+        (Some(a), _, _) if !args.dev => {
             // A wildcard bind is not an address to dial; the certificate names loopback.
             let a = if a.ip().is_unspecified() {
                 SocketAddr::from(([127, 0, 0, 1], a.port()))
@@ -178,20 +220,88 @@ async fn run() -> Result<()> {
             };
             format!("https://{a}")
         }
-        (_, Some(a)) => format!("http://{a}"),
+        (_, _, Some(f)) => format!("http://{}", f.local_addr()?),
+        (_, Some(a), _) => format!("http://{a}"),
         _ => bail!("the relay bound no address"),
     };
+
+    let ui = ui::Ui::new(args.ui_dir.clone().or_else(ui::default_dir));
+    match ui.dir() {
+        Some(d) => tracing::info!(dir = %d.display(), "serving the web UI"),
+        None => tracing::warn!("no built web UI found (cd ui && npm run build, or --ui-dir); /yjs still works"),
+    }
+    let warm = ui.clone();
+    tokio::task::spawn_blocking(move || warm.warm());
+    let mut temp_web_data = None;
+    let web_data = match &args.web_data {
+        Some(d) => d.clone(),
+        None if args.dev => {
+            let d = std::env::temp_dir().join(format!("tandem-relay-web-{}", std::process::id()));
+            temp_web_data = Some(d.clone());
+            d
+        }
+        None => PathBuf::from("/var/lib/tandem-relay/web"),
+    };
+    let sessions = sessions::Sessions::new(web_data, relay_url.clone(), acl.a_token(), acl.clone())?;
+
+    let mut web_url = None;
+    let web_task = if let Some(front) = front {
+        let iroh_addr = server.http_addr().context("iroh's HTTP address")?;
+        web_url = Some(relay_url.clone());
+        tokio::spawn(web::serve_front(
+            front,
+            iroh_addr,
+            ui,
+            sessions.clone(),
+            args.public_url.clone(),
+        ))
+    } else if let Some(addr) = args.web_addr {
+        let l = tokio::net::TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("binding the web address {addr}"))?;
+        web_url = Some(format!("http://{}", l.local_addr()?));
+        tokio::spawn(web::serve_web_only(l, ui, sessions.clone(), args.public_url.clone()))
+    } else {
+        tokio::spawn(async {})
+    };
+
     let ca_cert = args.self_signed.as_ref().map(|d| d.join(self_signed::CERT_FILE));
     println!(
         "{}",
-        serde_json::json!({ "relay_url": relay_url, "admin_addr": admin.addr().to_string(), "ca_cert": ca_cert })
+        serde_json::json!({
+            "relay_url": relay_url,
+            "web_url": web_url,
+            "admin_addr": admin.addr().to_string(),
+            "ca_cert": ca_cert,
+        })
     );
-    tracing::info!(%relay_url, admin = %admin.addr(), "relay ready");
+    tracing::info!(%relay_url, admin = %admin.addr(), web = ?web_url, "relay ready");
 
     let admin_task = tokio::spawn(admin.serve());
-    tokio::signal::ctrl_c().await.ok();
+    wait_for_signal().await;
     tracing::info!("shutting down");
     admin_task.abort();
+    web_task.abort();
+    sessions.shutdown().await;
     server.shutdown().await.ok();
+    if let Some(d) = temp_web_data {
+        let _ = std::fs::remove_dir_all(d);
+    }
     Ok(())
+}
+
+/// Ctrl-C or SIGTERM (what test harnesses and service managers send).
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        if let Ok(mut term) = signal(SignalKind::terminate()) {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = term.recv() => {}
+            }
+            return;
+        }
+    }
+    tokio::signal::ctrl_c().await.ok();
 }

@@ -35,7 +35,7 @@ use crate::RoomError;
 const SEEN_CAPACITY: usize = 16_384;
 
 /// Runs a decoder on untrusted bytes; a panic inside a dependency becomes an error.
-fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, RoomError>) -> Result<T, RoomError> {
+pub(crate) fn guarded<T>(what: &str, f: impl FnOnce() -> Result<T, RoomError>) -> Result<T, RoomError> {
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(r) => r,
         Err(_) => Err(RoomError::Rejected(format!("malformed {what}"))),
@@ -297,6 +297,28 @@ impl RoomCore {
         self.remember(signature);
     }
 
+    /// An update made by a Yjs client in this peer's care (see `local.rs`), signed as this
+    /// peer's own edit. The caller has checked the edit right and the client ids.
+    pub(crate) fn apply_own_update(&mut self, update: &[u8]) -> Result<SignedUpdate, RoomError> {
+        guarded("update", || self.code.apply(update).map_err(RoomError::from))?;
+        self.persist_update(update);
+        self.bump();
+        let signature = self
+            .key
+            .sign(&SignedUpdate::signing_bytes(&self.room, update))
+            .to_bytes();
+        self.remember(signature);
+        Ok(SignedUpdate {
+            author: *self.key.public().as_bytes(),
+            signature,
+            update: update.to_vec(),
+        })
+    }
+
+    pub(crate) fn awareness_mut(&mut self) -> &mut Awareness {
+        &mut self.awareness
+    }
+
     /// A live update from a peer. Returns whether it was new (and should be forwarded).
     pub fn receive_update(&mut self, u: &SignedUpdate) -> Result<bool, RoomError> {
         if self.seen_set.contains(&u.signature) {
@@ -396,7 +418,7 @@ impl RoomCore {
         }
     }
 
-    fn receive_awareness(&mut self, update: AwarenessUpdate) -> Result<bool, RoomError> {
+    pub(crate) fn receive_awareness(&mut self, update: AwarenessUpdate) -> Result<bool, RoomError> {
         let mine = self.code.client_id();
         let mut update = update;
         update.clients.retain(|c, _| c.get() != mine);

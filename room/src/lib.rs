@@ -8,17 +8,21 @@
 //! - [`store`]: sled persistence (reopen without network; reconnect by state vectors).
 //! - [`wire`]: reading and writing length-prefixed frames on QUIC streams.
 //! - [`node`]: the iroh endpoint, sessions with other peers, the mesh.
+//! - [`local`]: Yjs clients in this process's care (a bridged browser, the desktop webview)
+//!   speaking y-protocols with a room as this peer.
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
 pub mod core;
 pub mod identity;
+pub mod local;
 pub mod node;
 pub mod policy;
 pub mod store;
 pub mod wire;
 
 pub use iroh;
+pub use local::LocalClient;
 pub use node::{Node, NodeConfig, Room};
 
 /// Everything that can go wrong in a room.

@@ -90,7 +90,7 @@ fn relay_roots(path: &std::path::Path) -> Result<iroh::tls::CaTlsConfig, RoomErr
     Ok(iroh::tls::CaTlsConfig::custom_roots(certs))
 }
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     // A panic while holding the lock must not take the whole peer down with it.
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
@@ -370,8 +370,8 @@ struct Known {
     dialing: bool,
 }
 
-struct State {
-    core: RoomCore,
+pub(crate) struct State {
+    pub(crate) core: RoomCore,
     links: HashMap<u64, Link>,
     known: HashMap<String, Known>,
     /// Errors other peers sent us (newest last), e.g. why a join was refused.
@@ -383,10 +383,12 @@ struct State {
     outbox: Vec<Vec<u8>>,
 }
 
-struct RoomInner {
+pub(crate) struct RoomInner {
     node: Arc<NodeInner>,
     room: RoomRef,
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
+    /// Yjs clients in this process's care (`Room::attach_local`).
+    pub(crate) locals: crate::local::LocalHub,
     changed: watch::Sender<u64>,
     next_link: AtomicU64,
     tasks: Mutex<JoinSet<()>>,
@@ -397,7 +399,7 @@ struct RoomInner {
 /// A room open on this node. Cloning is cheap; [`Room::close`] stops its tasks.
 #[derive(Clone)]
 pub struct Room {
-    inner: Arc<RoomInner>,
+    pub(crate) inner: Arc<RoomInner>,
 }
 
 /// A connected peer, for display.
@@ -425,6 +427,7 @@ impl Room {
                     refused: 0,
                     outbox: Vec::new(),
                 }),
+                locals: crate::local::LocalHub::default(),
                 changed,
                 next_link: AtomicU64::new(1),
                 tasks: Mutex::new(JoinSet::new()),
@@ -473,6 +476,7 @@ impl Room {
     /// Stops every task of the room (sessions, dials, maintenance).
     pub fn close(&self) {
         lock(&self.inner.tasks).abort_all();
+        self.inner.locals.close();
         let mut st = lock(&self.inner.state);
         for (_, l) in st.links.drain() {
             l.conn.close(0u32.into(), b"closed");
@@ -487,7 +491,7 @@ impl Room {
         &self.inner.room.id
     }
 
-    fn notify(&self) {
+    pub(crate) fn notify(&self) {
         self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
     }
 
@@ -1138,7 +1142,7 @@ fn drop_link(st: &mut State, link_id: u64) {
 }
 
 /// Sends a frame to every link but `except`; a link whose queue is full is dropped.
-fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
+pub(crate) fn broadcast(st: &mut State, bytes: &Arc<Vec<u8>>, except: Option<u64>) {
     broadcast_except(st, bytes, except.as_slice())
 }
 

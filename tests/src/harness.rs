@@ -57,18 +57,25 @@ pub struct Relay {
     pub admin: String,
     /// The certificate to trust (self-signed mode only).
     pub ca_cert: Option<String>,
+    /// The web bridge's data (its secret and browsers' room peers), removed on drop.
+    _web_data: TempDir,
 }
 
 impl Relay {
     /// `--dev`: plain HTTP.
     pub fn start(bin: &str) -> Result<Relay> {
-        Self::start_with(bin, &["--dev", "--http-addr", "127.0.0.1:0"])
+        Self::start_with(bin, &[])
+    }
+
+    /// `--dev` with extra arguments (e.g. `--ui-dir`).
+    pub fn start_with(bin: &str, extra: &[&str]) -> Result<Relay> {
+        Self::spawn(bin, &["--dev", "--http-addr", "127.0.0.1:0"], extra)
     }
 
     /// `--self-signed DIR`: HTTPS with a certificate the relay makes and keeps in `dir`.
     pub fn start_self_signed(bin: &str, dir: &Path) -> Result<Relay> {
         let dir = dir.to_str().context("utf-8 path")?;
-        Self::start_with(
+        Self::spawn(
             bin,
             &[
                 "--self-signed",
@@ -78,13 +85,18 @@ impl Relay {
                 "--http-addr",
                 "127.0.0.1:0",
             ],
+            &[],
         )
     }
 
-    fn start_with(bin: &str, mode: &[&str]) -> Result<Relay> {
+    fn spawn(bin: &str, mode: &[&str], extra: &[&str]) -> Result<Relay> {
+        let web_data = TempDir::new("relay-web");
         let mut child = Command::new(bin)
             .args(mode)
             .args(["--admin-addr", "127.0.0.1:0"])
+            .arg("--web-data")
+            .arg(web_data.path())
+            .args(extra)
             .env("RUST_LOG", "error")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -99,6 +111,7 @@ impl Relay {
             url: v["relay_url"].as_str().context("relay_url")?.to_string(),
             admin: v["admin_addr"].as_str().context("admin_addr")?.to_string(),
             ca_cert: v["ca_cert"].as_str().map(String::from),
+            _web_data: web_data,
         })
     }
 

@@ -8,7 +8,7 @@ import { useEffect, useMemo } from "react";
 import { useTranslation } from "react-i18next";
 import { ROLES, updatePresence, type Role, type RoomConnection } from "./room/connection";
 import { createDemoRoom } from "./room/demo";
-import { WebsocketRoom } from "./room/websocket";
+import { WebsocketRoom, browserClientToken } from "./room/websocket";
 import { Workspace } from "./components/Workspace";
 import { Button } from "./components/ui";
 import { RoomProvider, useConnectionState } from "./state/room";
@@ -49,7 +49,7 @@ export function App() {
   const conn = useMemo<RoomConnection | null>(() => {
     if (route.kind === "demo") return createDemoRoom({ name, colour, role: route.role }).me;
     if (route.kind === "room") {
-      const room = new WebsocketRoom({ roomId: route.roomId, invite: route.invite });
+      const room = new WebsocketRoom({ roomId: route.roomId, invite: route.invite, client: browserClientToken() });
       // The relay fills in role and member from the invite (policy message); we publish the rest.
       updatePresence(room.awareness, { name, colour, role: route.role, member: "", typing: false });
       // An empty room gets the default language and its template from the first interviewer, once

@@ -30,6 +30,11 @@ export interface WebsocketRoomOptions {
   invite: string;
   /** Defaults to the page's origin with ws/wss. */
   baseUrl?: string;
+  /**
+   * A random token this browser keeps (localStorage), sent as `client`: the relay derives this
+   * browser's member key from it, so a reload is the same participant. Default: the stored one.
+   */
+  client?: string;
   /** For tests: a WebSocket implementation (Node has none before 22). */
   WebSocketPolyfill?: typeof WebSocket;
   /**
@@ -37,6 +42,23 @@ export interface WebsocketRoomOptions {
    * everything they see went through the relay.
    */
   disableBc?: boolean;
+}
+
+const CLIENT_KEY = "tandem.client";
+
+/** This browser's client token (created on first use; `undefined` without localStorage). */
+export function browserClientToken(): string | undefined {
+  try {
+    let t = window.localStorage.getItem(CLIENT_KEY);
+    if (!t || !/^[A-Za-z0-9_-]{16,128}$/.test(t)) {
+      const bytes = crypto.getRandomValues(new Uint8Array(18));
+      t = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+      window.localStorage.setItem(CLIENT_KEY, t);
+    }
+    return t;
+  } catch {
+    return undefined;
+  }
 }
 
 /** `https://host` → `wss://host/yjs`: the provider appends `/<room>` and the params. */
@@ -64,7 +86,7 @@ export class WebsocketRoom implements RoomConnection {
   constructor(opts: WebsocketRoomOptions) {
     this.roomId = opts.roomId;
     this.provider = new WebsocketProvider(relayUrl(opts.baseUrl ?? window.location.origin), opts.roomId, this.doc, {
-      params: { invite: opts.invite },
+      params: opts.client ? { invite: opts.invite, client: opts.client } : { invite: opts.invite },
       WebSocketPolyfill: opts.WebSocketPolyfill,
       disableBc: opts.disableBc,
     });

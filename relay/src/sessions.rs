@@ -1,0 +1,237 @@
+//! The in-process room peers that stand in for bridged browsers (one per browser member).
+//!
+//! Each browser session joins the room as a member of its own, with the invite's role: the
+//! relay runs a `tandem-room` [`Node`] with a member key for it and attaches the browser to that
+//! node's room as a local client. The key is derived from the relay's secret, the room, the
+//! invite's nonce and the `client` token the UI keeps in localStorage and passes as a query
+//! parameter:
+//! - a reload (or a second tab) of the same browser with the same invite is the same member,
+//!   reusing the same node and its sled state, and keeps its Yjs client id's claim;
+//! - two browsers sharing one invite link are two members (their own names, roles, revocation);
+//! - a client without a usable `client` token (a stock y-websocket client) is the invite's
+//!   member: every such connection with that invite is the same member. A random key per
+//!   connection would break reconnects, since the Yjs client id a reconnecting client keeps is
+//!   then claimed by the previous member.
+//! The token is not a secret credential (the invite is): guessing another browser's 128-bit
+//! token would only make you a participant you could already be with the invite.
+//!
+//! A node lives while one of its sockets is open, plus [`GRACE`] after the last one closes, so a
+//! reload does not rejoin and the node has time to hand its last edits to the other peers.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use tandem_room::iroh::SecretKey;
+use tandem_room::{Node, NodeConfig};
+use tokio::sync::Mutex;
+
+use crate::access::Acl;
+
+/// How long a session's node outlives its last socket.
+pub const GRACE: Duration = Duration::from_secs(20);
+
+/// Who a browser session is.
+pub struct SessionKey {
+    pub key: SecretKey,
+}
+
+impl SessionKey {
+    /// A usable `client` token: 16 to 128 URL-safe characters.
+    pub fn valid_client(token: &str) -> bool {
+        (16..=128).contains(&token.len())
+            && token
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    }
+
+    pub fn derive(secret: &[u8; 32], room: &str, invite_nonce: &str, client: Option<&str>) -> SessionKey {
+        let client = client.filter(|c| Self::valid_client(c)).unwrap_or("");
+        let mut h = blake3::Hasher::new_keyed(secret);
+        for part in ["tandem-relay-bridge-v1", room, invite_nonce, client] {
+            h.update(&(part.len() as u64).to_le_bytes());
+            h.update(part.as_bytes());
+        }
+        SessionKey {
+            key: SecretKey::from_bytes(h.finalize().as_bytes()),
+        }
+    }
+}
+
+struct Entry {
+    node: Arc<Node>,
+    users: usize,
+    generation: u64,
+}
+
+/// The running session nodes, by member key.
+pub struct Sessions {
+    dir: PathBuf,
+    secret: [u8; 32],
+    relay_url: String,
+    relay_token: Option<String>,
+    acl: Arc<Acl>,
+    active: Mutex<HashMap<String, Entry>>,
+    next_generation: std::sync::atomic::AtomicU64,
+}
+
+impl Sessions {
+    /// `dir` holds the relay's bridge secret and one directory per stable member.
+    pub fn new(dir: PathBuf, relay_url: String, relay_token: Option<String>, acl: Arc<Acl>) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let secret = load_or_create_secret(&dir.join("bridge.secret"))?;
+        Ok(Arc::new(Self {
+            dir,
+            secret,
+            relay_url,
+            relay_token,
+            acl,
+            active: Mutex::new(HashMap::new()),
+            next_generation: Default::default(),
+        }))
+    }
+
+    pub fn secret(&self) -> &[u8; 32] {
+        &self.secret
+    }
+
+    /// Has this member been here before (its node runs, or its state is on disk)?
+    pub fn known(&self, key: &SessionKey) -> bool {
+        let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());
+        self.dir.join("members").join(id).join("rooms.sled").exists()
+    }
+
+    /// The node for `key`, started if needed. Pair every call with [`Sessions::release`].
+    pub async fn acquire(self: &Arc<Self>, key: &SessionKey) -> Result<(String, Arc<Node>)> {
+        let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());
+        let mut active = self.active.lock().await;
+        if let Some(e) = active.get_mut(&id) {
+            e.users += 1;
+            e.generation = self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            return Ok((id, e.node.clone()));
+        }
+        let dir = self.dir.join("members").join(&id);
+        std::fs::create_dir_all(&dir)?;
+        write_private(
+            &dir.join(tandem_room::identity::KEY_FILE),
+            tandem_shared::invite::to_hex(&key.key.to_bytes()).as_bytes(),
+        )?;
+        self.acl.allow_bridged(*key.key.public().as_bytes());
+        let mut config = NodeConfig::new(&dir);
+        config.relay_url = Some(self.relay_url.clone());
+        config.relay_token = self.relay_token.clone();
+        let node = Arc::new(Node::start(config).await.context("starting the session's room peer")?);
+        active.insert(
+            id.clone(),
+            Entry {
+                node: node.clone(),
+                users: 1,
+                generation: self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            },
+        );
+        crate::metrics::BRIDGE_NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok((id, node))
+    }
+
+    /// One socket of member `id` closed; its node stops [`GRACE`] after the last one.
+    pub async fn release(self: &Arc<Self>, id: String, node: Arc<Node>) {
+        drop(node);
+        let generation = {
+            let mut active = self.active.lock().await;
+            let Some(e) = active.get_mut(&id) else { return };
+            e.users = e.users.saturating_sub(1);
+            if e.users > 0 {
+                return;
+            }
+            e.generation
+        };
+        let this = self.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(GRACE).await;
+            let entry = {
+                let mut active = this.active.lock().await;
+                match active.get(&id) {
+                    Some(e) if e.users == 0 && e.generation == generation => active.remove(&id),
+                    _ => None,
+                }
+            };
+            if let Some(e) = entry {
+                this.stop(e).await;
+            }
+        });
+    }
+
+    async fn stop(&self, e: Entry) {
+        crate::metrics::BRIDGE_NODES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        match Arc::try_unwrap(e.node) {
+            Ok(node) => node.shutdown().await,
+            Err(node) => drop(node), // still borrowed by a closing socket; its Drop closes the rooms
+        }
+    }
+
+    /// Stops every session node (relay shutdown).
+    pub async fn shutdown(&self) {
+        let entries: Vec<Entry> = self.active.lock().await.drain().map(|(_, e)| e).collect();
+        for e in entries {
+            self.stop(e).await;
+        }
+    }
+}
+
+fn load_or_create_secret(path: &std::path::Path) -> Result<[u8; 32]> {
+    match std::fs::read_to_string(path) {
+        Ok(t) => {
+            tandem_shared::invite::from_hex::<32>(t.trim()).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let s: [u8; 32] = rand::random();
+            write_private(path, tandem_shared::invite::to_hex(&s).as_bytes())?;
+            Ok(s)
+        }
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    #[cfg(unix)]
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    opts.mode(0o600);
+    let mut f = opts.open(path).with_context(|| format!("writing {}", path.display()))?;
+    f.write_all(bytes)?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_keys_are_stable_per_browser_and_invite() {
+        let secret = [7u8; 32];
+        let c = "abcdefghijklmnop1234";
+        let a = SessionKey::derive(&secret, "room", "nonce", Some(c));
+        let b = SessionKey::derive(&secret, "room", "nonce", Some(c));
+        assert_eq!(a.key.public(), b.key.public());
+        for other in [
+            SessionKey::derive(&secret, "room", "nonce2", Some(c)),
+            SessionKey::derive(&secret, "room2", "nonce", Some(c)),
+            SessionKey::derive(&[8u8; 32], "room", "nonce", Some(c)),
+            SessionKey::derive(&secret, "room", "nonce", Some("abcdefghijklmnop1235")),
+        ] {
+            assert_ne!(a.key.public(), other.key.public());
+        }
+        // Too short, or with odd characters: the invite's member, as without a token.
+        let plain = SessionKey::derive(&secret, "room", "nonce", None);
+        assert_ne!(plain.key.public(), a.key.public());
+        for bad in ["short", "has spaces in it......", "ünïcödé-ünïcödé-ünïcödé"] {
+            let k = SessionKey::derive(&secret, "room", "nonce", Some(bad));
+            assert_eq!(k.key.public(), plain.key.public());
+        }
+    }
+}
