@@ -297,22 +297,14 @@ impl RoomCore {
         self.remember(signature);
     }
 
-    /// An update made by a Yjs client in this peer's care (see `local.rs`), signed as this
-    /// peer's own edit. The caller has checked the edit right and the client ids.
-    pub(crate) fn apply_own_update(&mut self, update: &[u8]) -> Result<SignedUpdate, RoomError> {
+    /// An update made by a Yjs client in this peer's care (see `local.rs`): applied and stored
+    /// as this peer's own edit; the node signs it with the other local edits (see
+    /// [`RoomCore::apply_local`]). The caller has checked the edit right and the client ids.
+    pub fn apply_own_update(&mut self, update: &[u8]) -> Result<(), RoomError> {
         guarded("update", || self.code.apply(update).map_err(RoomError::from))?;
         self.persist_update(update);
         self.bump();
-        let signature = self
-            .key
-            .sign(&SignedUpdate::signing_bytes(&self.room, update))
-            .to_bytes();
-        self.remember(signature);
-        Ok(SignedUpdate {
-            author: *self.key.public().as_bytes(),
-            signature,
-            update: update.to_vec(),
-        })
+        Ok(())
     }
 
     pub(crate) fn awareness_mut(&mut self) -> &mut Awareness {

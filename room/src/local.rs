@@ -319,8 +319,8 @@ impl LocalClient {
                 broadcast(st, &Arc::new(Frame::YSync(msg).encode()?), None);
             }
         } else {
-            let signed = st.core.apply_own_update(update)?;
-            broadcast(st, &Arc::new(Frame::Update(signed).encode()?), None);
+            st.core.apply_own_update(update)?;
+            self.room.queue_own(st, update.to_vec());
         }
         Ok(())
     }

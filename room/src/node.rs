@@ -579,11 +579,16 @@ impl Room {
     pub fn edit(&self, edit: Edit, force: bool) -> Result<(), RoomError> {
         let mut st = lock(&self.inner.state);
         let u = st.core.apply_local(&edit, force)?;
-        st.outbox.push(u);
+        self.queue_own(&mut st, u);
         drop(st);
-        self.inner.outbox_ready.notify_one();
         self.notify();
         Ok(())
+    }
+
+    /// Queues an applied local update for `flush_local` to sign and send.
+    pub(crate) fn queue_own(&self, st: &mut State, update: Vec<u8>) {
+        st.outbox.push(update);
+        self.inner.outbox_ready.notify_one();
     }
 
     pub fn insert(&self, file: &str, index: u32, text: &str) -> Result<(), RoomError> {

@@ -139,6 +139,11 @@ pub struct Replay {
     pub recv_each_rate: f64,
     /// Receiving side of the batches.
     pub recv_batched_rate: f64,
+    /// The path real keystrokes take: updates from the editor's own Yjs document (the desktop
+    /// webview, a browser through the bridge) checked, applied by id and signed in batches.
+    pub local_client_rate: f64,
+    /// Plain yrs applying the same updates, no room.
+    pub yrs_apply_rate: f64,
     pub ok: bool,
 }
 
@@ -201,9 +206,53 @@ pub fn replay(trace_name: &str) -> Result<Replay> {
     };
     let (recv_each_rate, each_text) = receive(&updates, sender.policy().statements())?;
     let (recv_batched_rate, batched_text) = receive(&batches, batcher.policy().statements())?;
-    let ok = [sender.code().text(F), batcher.code().text(F), each_text, batched_text]
-        .iter()
-        .all(|t| *t == trace.end_content);
+    // The editor's updates (what the webview or browser sends), made outside the timing.
+    let editor = CodeDoc::new(7);
+    let mut client_updates = Vec::with_capacity(n);
+    for e in &edits {
+        client_updates.push(match e {
+            Edit::Insert { index, text, .. } => editor.insert(F, *index, text)?,
+            Edit::Delete { index, len, .. } => editor.delete(F, *index, *len)?,
+        });
+    }
+    let plain = CodeDoc::new(8);
+    let t = Instant::now();
+    for u in &client_updates {
+        plain.apply(u)?;
+    }
+    let yrs_apply_rate = n as f64 / t.elapsed().as_secs_f64();
+    let mut local = RoomCore::open(key.clone(), room.clone(), None, None)?;
+    let mut batches_local = 0usize;
+    let mut pending = Vec::new();
+    let t = Instant::now();
+    let mut last = Instant::now();
+    for u in &client_updates {
+        // What `LocalClient::receive` checks before applying: the update's client ids.
+        let summary = tandem_shared::room::summarize_update(u)?;
+        std::hint::black_box(&summary);
+        local.apply_own_update(u)?;
+        pending.push(u.clone());
+        if last.elapsed() >= Duration::from_millis(1) {
+            local.sign_local(std::mem::take(&mut pending))?;
+            batches_local += 1;
+            last = Instant::now();
+        }
+    }
+    if !pending.is_empty() {
+        local.sign_local(pending)?;
+        batches_local += 1;
+    }
+    let local_client_rate = n as f64 / t.elapsed().as_secs_f64();
+    std::hint::black_box(batches_local);
+    let ok = [
+        sender.code().text(F),
+        batcher.code().text(F),
+        each_text,
+        batched_text,
+        local.code().text(F),
+    ]
+    .iter()
+    .all(|t| *t == trace.end_content);
     Ok(Replay {
         edits: n,
         yrs_rate,
@@ -212,6 +261,8 @@ pub fn replay(trace_name: &str) -> Result<Replay> {
         batches: batches.len(),
         recv_each_rate,
         recv_batched_rate,
+        local_client_rate,
+        yrs_apply_rate,
         ok,
     })
 }
