@@ -13,12 +13,14 @@
 
 pub mod core;
 pub mod identity;
+pub mod local;
 pub mod node;
 pub mod policy;
 pub mod store;
 pub mod wire;
 
 pub use iroh;
+pub use local::LocalClient;
 pub use node::{Node, NodeConfig, Room};
 
 /// Everything that can go wrong in a room.

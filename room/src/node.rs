@@ -358,6 +358,8 @@ struct State {
     online: bool,
     /// Frames refused from peers, by kind of refusal (for tests and debugging).
     refused: u64,
+    /// [`Room::close`] was called (local clients then end).
+    closed: bool,
 }
 
 struct RoomInner {
@@ -398,6 +400,7 @@ impl Room {
                     errors: Vec::new(),
                     online: true,
                     refused: 0,
+                    closed: false,
                 }),
                 changed,
                 next_link: AtomicU64::new(1),
@@ -415,9 +418,12 @@ impl Room {
     pub fn close(&self) {
         lock(&self.inner.tasks).abort_all();
         let mut st = lock(&self.inner.state);
+        st.closed = true;
         for (_, l) in st.links.drain() {
             l.conn.close(0u32.into(), b"closed");
         }
+        drop(st);
+        self.notify();
     }
 
     pub fn room_ref(&self) -> &RoomRef {
@@ -430,6 +436,21 @@ impl Room {
 
     fn notify(&self) {
         self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Whether [`Room::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.inner.state).closed
+    }
+
+    /// Sends a frame this peer made to every connected peer (local clients, `local.rs`).
+    pub(crate) fn broadcast_frame(&self, frame: &Frame) -> Result<(), RoomError> {
+        let bytes = Arc::new(frame.encode()?);
+        let mut st = lock(&self.inner.state);
+        broadcast(&mut st, &bytes, None);
+        drop(st);
+        self.notify();
+        Ok(())
     }
 
     /// A receiver that changes whenever anything in the room does.
