@@ -4,7 +4,7 @@
 const COMMANDS: &[&str] = &[
     "get_profile",
     "save_settings",
-    "take_pending_link",
+    "take_launch",
     "create_room",
     "join_room",
     "recent_rooms",

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use tauri::ipc::Channel;
 use tauri::State;
 
-use crate::desktop::{Desktop, Opened, Profile, RoomSummary};
+use crate::desktop::{Desktop, Launch, Opened, Profile, RoomSummary};
 use crate::error::IpcError;
 use crate::session::RoomEvent;
 use crate::settings::{RecentRoom, SettingsInput};
@@ -24,8 +24,8 @@ pub fn save_settings(d: D<'_>, settings: SettingsInput) -> Result<bool, IpcError
 }
 
 #[tauri::command]
-pub fn take_pending_link(d: D<'_>) -> Option<String> {
-    d.take_pending_link()
+pub fn take_launch(d: D<'_>) -> Launch {
+    d.take_launch()
 }
 
 #[tauri::command]

@@ -33,6 +33,13 @@ pub struct Profile {
     pub member: String,
 }
 
+/// What the app was started for (`tandem://join/…` link, or `--open <room-id>`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Launch {
+    pub link: Option<String>,
+    pub open_room: Option<String>,
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct RoomSummary {
     pub id: String,
@@ -60,8 +67,8 @@ pub struct Desktop {
     node: OnceCell<Arc<Node>>,
     sessions: Mutex<HashMap<u32, Session>>,
     next_session: AtomicU32,
-    /// A `tandem://join/…` link the app was started with, until the UI takes it.
-    pending_link: Mutex<Option<String>>,
+    /// What the app was started for, until the UI takes it.
+    launch: Mutex<Launch>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -79,7 +86,7 @@ impl Desktop {
             node: OnceCell::new(),
             sessions: Mutex::new(HashMap::new()),
             next_session: AtomicU32::new(1),
-            pending_link: Mutex::new(None),
+            launch: Mutex::new(Launch::default()),
         }
     }
 
@@ -99,12 +106,13 @@ impl Desktop {
             .await
     }
 
-    pub fn set_pending_link(&self, link: Option<String>) {
-        *lock(&self.pending_link) = link;
+    pub fn set_launch(&self, launch: Launch) {
+        *lock(&self.launch) = launch;
     }
 
-    pub fn take_pending_link(&self) -> Option<String> {
-        lock(&self.pending_link).take()
+    /// The launch request, once (a reload of the page does not repeat it).
+    pub fn take_launch(&self) -> Launch {
+        std::mem::take(&mut *lock(&self.launch))
     }
 
     pub async fn profile(&self) -> Result<Profile, IpcError> {

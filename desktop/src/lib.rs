@@ -20,12 +20,21 @@ use std::sync::Arc;
 
 use tauri::Manager;
 
-use crate::desktop::Desktop;
+use crate::desktop::{Desktop, Launch};
 
-/// A `tandem://join/…` link among the process arguments (how the OS hands over an opened link).
-pub fn link_from_args(args: impl IntoIterator<Item = String>) -> Option<String> {
-    args.into_iter()
-        .find(|a| a.starts_with(tandem_shared::invite::INVITE_LINK_PREFIX))
+/// What the process arguments ask for: a `tandem://join/…` link (how the OS hands over an
+/// opened link, via the `.desktop` file's `%u`) or `--open <room-id>` (reopen a stored room).
+pub fn launch_from_args(args: impl IntoIterator<Item = String>) -> Launch {
+    let mut launch = Launch::default();
+    let mut args = args.into_iter().skip(1);
+    while let Some(a) = args.next() {
+        if a.starts_with(tandem_shared::invite::INVITE_LINK_PREFIX) {
+            launch.link = Some(a);
+        } else if a == "--open" {
+            launch.open_room = args.next().and_then(|id| validate::room_id(&id).ok());
+        }
+    }
+    launch
 }
 
 /// UDP address for direct paths: `TANDEM_DESKTOP_BIND`, else all interfaces.
@@ -50,7 +59,7 @@ pub fn run() {
                 None => app.path().app_data_dir()?,
             };
             let desktop = Arc::new(Desktop::new(data_dir, bind_addr()));
-            desktop.set_pending_link(link_from_args(std::env::args()));
+            desktop.set_launch(launch_from_args(std::env::args()));
             // Start the peer now so the first command does not wait for it.
             let d = desktop.clone();
             tauri::async_runtime::spawn(async move {
@@ -64,7 +73,7 @@ pub fn run() {
         .invoke_handler(tauri::generate_handler![
             commands::get_profile,
             commands::save_settings,
-            commands::take_pending_link,
+            commands::take_launch,
             commands::create_room,
             commands::join_room,
             commands::recent_rooms,

@@ -200,9 +200,15 @@ function Home({
 
   useEffect(() => {
     ipc.invoke<RecentRoom[]>("recent_rooms").then(setRecent).catch((e) => setError(String(e)));
-    // A `tandem://join/…` link the app was opened with.
-    ipc.invoke<string | null>("take_pending_link").then((l) => l && setLink(l)).catch(() => {});
-  }, [ipc, setError]);
+    // A `tandem://join/…` link the app was opened with, or `--open <room-id>`.
+    ipc
+      .invoke<{ link: string | null; open_room: string | null }>("take_launch")
+      .then((l) => {
+        if (l.link) setLink(l.link);
+        if (l.open_room) void onOpen(l.open_room);
+      })
+      .catch(() => {});
+  }, [ipc, setError, onOpen]);
 
   const act = async (f: () => Promise<{ id: string }>) => {
     setBusy(true);
