@@ -9,10 +9,10 @@ export class WebDriver {
     this.id = id;
   }
 
-  static async session(base, application, env = {}) {
+  static async session(base, application, args = []) {
     const body = {
       capabilities: {
-        alwaysMatch: { browserName: "wry", "tauri:options": { application, env } },
+        alwaysMatch: { browserName: "wry", "tauri:options": { application, args } },
       },
     };
     const r = await fetch(`${base}/session`, { method: "POST", body: JSON.stringify(body), headers: { "content-type": "application/json" } });
@@ -63,6 +63,9 @@ export class WebDriver {
   }
   exec(script, args = []) {
     return this.cmd("POST", "/execute/sync", { script, args });
+  }
+  execAsync(script, args = []) {
+    return this.cmd("POST", "/execute/async", { script, args });
   }
   screenshot() {
     return this.cmd("GET", "/screenshot");
