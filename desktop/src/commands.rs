@@ -45,8 +45,7 @@ pub async fn recent_rooms(d: D<'_>) -> Result<Vec<RecentRoom>, IpcError> {
 
 #[tauri::command]
 pub async fn open_room(d: D<'_>, room_id: String, on_event: Channel<RoomEvent>) -> Result<Opened, IpcError> {
-    d.open_room(&room_id, Arc::new(move |e| on_event.send(e).is_ok()))
-        .await
+    d.open_room(&room_id, Arc::new(move |e| on_event.send(e).is_ok())).await
 }
 
 #[tauri::command]

@@ -221,7 +221,9 @@ impl Desktop {
     }
 
     pub fn close_room(&self, session: u32) -> Result<(), IpcError> {
-        let s = lock(&self.sessions).remove(&session).ok_or(IpcError::NoSession(session))?;
+        let s = lock(&self.sessions)
+            .remove(&session)
+            .ok_or(IpcError::NoSession(session))?;
         s.task.abort();
         Ok(())
     }

@@ -42,9 +42,15 @@ pub struct PolicyView {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum RoomEvent {
     /// One y-protocols message (base64).
-    Message { data: String },
-    State { state: ConnState },
-    Policy { policy: PolicyView },
+    Message {
+        data: String,
+    },
+    State {
+        state: ConnState,
+    },
+    Policy {
+        policy: PolicyView,
+    },
     /// The room was closed (session ended).
     Closed,
 }
@@ -90,7 +96,7 @@ pub async fn connection_state(node: &Node, room: &Room) -> ConnState {
         match node.endpoint().remote_info(key).await {
             Some(info) => {
                 for a in info.addrs() {
-                    if a.usage() != TransportAddrUsage::Active {
+                    if !matches!(a.usage(), TransportAddrUsage::Active) {
                         continue;
                     }
                     match a.addr() {
@@ -117,7 +123,13 @@ pub struct Inbound {
 
 /// Runs until the sink is gone, the room closes or `inbound` is dropped. The task owns the
 /// `LocalClient`: `recv` needs it mutably while `receive` is called from commands.
-pub async fn run_session(node: Arc<Node>, room: Room, mut client: LocalClient, mut inbound: mpsc::Receiver<Inbound>, sink: Sink) {
+pub async fn run_session(
+    node: Arc<Node>,
+    room: Room,
+    mut client: LocalClient,
+    mut inbound: mpsc::Receiver<Inbound>,
+    sink: Sink,
+) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut changed = room.subscribe();
     let mut last_state = None;

@@ -39,7 +39,9 @@ pub fn room_id(s: &str) -> Result<String, IpcError> {
 pub fn message(b64: &str) -> Result<Vec<u8>, IpcError> {
     // Check the size before decoding so an oversized payload costs nothing.
     if b64.len() > MAX_MESSAGE_BYTES.div_ceil(3) * 4 {
-        return Err(IpcError::invalid(format!("message larger than {MAX_MESSAGE_BYTES} bytes")));
+        return Err(IpcError::invalid(format!(
+            "message larger than {MAX_MESSAGE_BYTES} bytes"
+        )));
     }
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64)
@@ -56,7 +58,9 @@ pub fn display_name(s: &str) -> Result<String, IpcError> {
         return Err(IpcError::invalid("the display name is empty"));
     }
     if t.chars().count() > MAX_NAME_CHARS {
-        return Err(IpcError::invalid(format!("the display name is longer than {MAX_NAME_CHARS} characters")));
+        return Err(IpcError::invalid(format!(
+            "the display name is longer than {MAX_NAME_CHARS} characters"
+        )));
     }
     if t.chars().any(char::is_control) {
         return Err(IpcError::invalid("the display name contains control characters"));
@@ -102,7 +106,9 @@ pub fn exec_ticket(s: &str) -> Result<Option<String>, IpcError> {
         return Err(IpcError::invalid("the execution node ticket is too long"));
     }
     if !t.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(IpcError::invalid("the execution node ticket must be one token without spaces"));
+        return Err(IpcError::invalid(
+            "the execution node ticket must be one token without spaces",
+        ));
     }
     Ok(Some(t.to_string()))
 }
@@ -129,7 +135,14 @@ mod tests {
     fn ids_are_hex_of_the_right_length() {
         assert!(member(&"ab".repeat(32)).is_ok());
         assert_eq!(member(&"AB".repeat(32)).unwrap(), "ab".repeat(32));
-        for bad in ["", "zz", &"a".repeat(63), &"a".repeat(65), &"g".repeat(64), &"é".repeat(32)] {
+        for bad in [
+            "",
+            "zz",
+            &"a".repeat(63),
+            &"a".repeat(65),
+            &"g".repeat(64),
+            &"é".repeat(32),
+        ] {
             assert!(member(bad).is_err(), "{bad:?}");
         }
         assert!(room_id(&"0".repeat(32)).is_ok());

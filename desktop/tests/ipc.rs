@@ -119,7 +119,10 @@ async fn bad_input_is_an_error_not_a_panic() {
         assert!(matches!(d.join_room(link).await, Err(IpcError::Invalid(_))), "{link:?}");
     }
     let (s, _rx) = sink();
-    assert!(matches!(d.open_room("../etc", s.clone()).await, Err(IpcError::Invalid(_))));
+    assert!(matches!(
+        d.open_room("../etc", s.clone()).await,
+        Err(IpcError::Invalid(_))
+    ));
     assert!(d.open_room(&"0".repeat(32), s.clone()).await.is_err(), "unknown room");
 
     // Commands on a session that does not exist.
@@ -140,7 +143,10 @@ async fn bad_input_is_an_error_not_a_panic() {
         assert!(d.send(sess, &B64.encode(junk)).await.is_err(), "{junk:?}");
     }
     // Role actions: bad member ids and roles, unknown members, revoking oneself.
-    assert!(matches!(d.set_role(sess, "nope", "candidate"), Err(IpcError::Invalid(_))));
+    assert!(matches!(
+        d.set_role(sess, "nope", "candidate"),
+        Err(IpcError::Invalid(_))
+    ));
     assert!(matches!(
         d.set_role(sess, &"a".repeat(64), "boss"),
         Err(IpcError::Invalid(_))
@@ -162,7 +168,10 @@ async fn bad_input_is_an_error_not_a_panic() {
         d.request_run(sess, "r1", serde_json::json!({}), "walk").await,
         Err(IpcError::Invalid(_))
     ));
-    let e = d.request_run(sess, "r1", serde_json::json!({}), "run").await.unwrap_err();
+    let e = d
+        .request_run(sess, "r1", serde_json::json!({}), "run")
+        .await
+        .unwrap_err();
     assert_eq!(e.to_string(), tandem_desktop::runs::NOT_AVAILABLE);
     // The session still works after all that.
     d.send(sess, &Webview::new().insert("main.py", 0, "ok")).await.unwrap();
@@ -172,7 +181,11 @@ async fn bad_input_is_an_error_not_a_panic() {
 
 #[tokio::test]
 async fn two_apps_share_a_room_and_a_spectator_cannot_edit() {
-    let (da, db, dc) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (da, db, dc) = (
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+        tempfile::tempdir().unwrap(),
+    );
     let a = Desktop::new(da.path(), LOOPBACK);
     let b = Desktop::new(db.path(), LOOPBACK);
     let c = Desktop::new(dc.path(), LOOPBACK);
@@ -206,7 +219,15 @@ async fn two_apps_share_a_room_and_a_spectator_cannot_edit() {
         _ => false,
     })
     .await;
-    pump(&mut ra, &wa, |_, e| matches!(e, RoomEvent::State { state: ConnState::Direct })).await;
+    pump(&mut ra, &wa, |_, e| {
+        matches!(
+            e,
+            RoomEvent::State {
+                state: ConnState::Direct
+            }
+        )
+    })
+    .await;
 
     // A spectator's webview edit is refused by its own peer, and nothing reaches the others.
     let spectator_link = a.create_invite(oa.session, "spectator").unwrap();

@@ -16,10 +16,11 @@ use tandem_shared::invite::StatementBody;
 use tandem_shared::protocol::{Control, Frame, SignedUpdate};
 use tandem_shared::room::summarize_update;
 use tokio::sync::{mpsc, watch};
-use yrs::sync::{AwarenessUpdate, AwarenessUpdateEntry, Message, SyncMessage};
+use yrs::sync::awareness::AwarenessUpdateEntry;
+use yrs::sync::{AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
-use yrs::ReadTxn;
+use yrs::{ReadTxn, Transact};
 
 use crate::node::Room;
 use crate::RoomError;
@@ -193,7 +194,9 @@ impl LocalClient {
             return Ok(()); // nothing the room lacks (e.g. step 2 of a read-only client)
         }
         if !may_edit {
-            return Err(RoomError::Forbidden("you do not have the edit right in this room".into()));
+            return Err(RoomError::Forbidden(
+                "you do not have the edit right in this room".into(),
+            ));
         }
         for c in &new_clients {
             self.claim(*c)?;
@@ -207,10 +210,7 @@ impl LocalClient {
         if all_mine {
             // The normal live case: a signed update, checked and forwarded like `Room::insert`.
             let signed = self.room.with_core(|c| {
-                let signature = c
-                    .key()
-                    .sign(&SignedUpdate::signing_bytes(c.room(), update))
-                    .to_bytes();
+                let signature = c.key().sign(&SignedUpdate::signing_bytes(c.room(), update)).to_bytes();
                 let su = SignedUpdate {
                     author: *c.key().public().as_bytes(),
                     signature,
@@ -236,7 +236,9 @@ impl LocalClient {
         let own = self.room.with_core(|c| c.code().client_id());
         for c in update.clients.keys() {
             if c.get() == own {
-                return Err(RoomError::Forbidden("the room peer's own presence is not the client's".into()));
+                return Err(RoomError::Forbidden(
+                    "the room peer's own presence is not the client's".into(),
+                ));
             }
             self.claim(c.get())?;
         }
@@ -287,10 +289,7 @@ impl LocalClient {
                 let json: Arc<str> = Arc::from("null");
                 delta.insert(
                     yrs::block::ClientID::new(*c),
-                    AwarenessUpdateEntry {
-                        clock: clock + 1,
-                        json,
-                    },
+                    AwarenessUpdateEntry { clock: clock + 1, json },
                 );
             }
         }
