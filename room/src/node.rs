@@ -229,7 +229,10 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        for r in lock(&self.inner.rooms).values() {
+        // Drain, not just close: each Room holds the NodeInner, so rooms left in the map would
+        // keep the endpoint and the sled lock alive after the Node is gone.
+        let rooms: Vec<Room> = lock(&self.inner.rooms).drain().map(|(_, r)| r).collect();
+        for r in rooms {
             r.close();
         }
     }
