@@ -81,9 +81,10 @@ const editorText = (d) =>
 async function typeInEditor(d, text) {
   const lines = await d.waitFor(".monaco-editor .view-lines");
   await d.click(lines);
-  const ta = await d.find(".monaco-editor textarea");
+  await sleep(200);
   // Ctrl+Home: start of the document; then the text and Enter.
-  await d.type(ta, "\uE009\uE011\uE000" + text + "\uE007");
+  await d.chord("\uE009", "\uE011");
+  await d.keys(text + "\uE007");
 }
 
 let driver;
@@ -176,6 +177,11 @@ try {
     });
   }
 } catch (e) {
+  if (shot && driver) {
+    try {
+      writeFileSync(shot.replace(/\.png$/, "-failure.png"), Buffer.from(await driver.screenshot(), "base64"));
+    } catch {}
+  }
   if (!failed) {
     failed++;
     console.log(`setup FAILED: ${e.stack ?? e}`);

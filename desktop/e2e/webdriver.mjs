@@ -64,6 +64,17 @@ export class WebDriver {
   exec(script, args = []) {
     return this.cmd("POST", "/execute/sync", { script, args });
   }
+  /** Types into whatever has the focus (W3C actions: key down/up per character). */
+  keys(text) {
+    const actions = [];
+    for (const ch of text) actions.push({ type: "keyDown", value: ch }, { type: "keyUp", value: ch });
+    return this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
+  }
+  /** Presses a chord (e.g. Control+Home), releasing in reverse order. */
+  chord(...keys) {
+    const actions = [...keys.map((k) => ({ type: "keyDown", value: k })), ...keys.reverse().map((k) => ({ type: "keyUp", value: k }))];
+    return this.cmd("POST", "/actions", { actions: [{ type: "key", id: "keyboard", actions }] });
+  }
   execAsync(script, args = []) {
     return this.cmd("POST", "/execute/async", { script, args });
   }
