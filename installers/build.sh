@@ -62,7 +62,7 @@ set -e
 if [ -d /run/systemd/system ]; then systemctl stop $name.service || true; fi
 PRERM
   chmod 755 "$stage/DEBIAN/postinst" "$stage/DEBIAN/prerm"
-  dpkg-deb --root-owner-group --build "$stage" "$out/${name}_${version}_${arch}.deb" >/dev/null
+  dpkg-deb --root-owner-group -Zgzip --build "$stage" "$out/${name}_${version}_${arch}.deb" >/dev/null
   tar -C "$stage" --exclude=DEBIAN -czf "$out/${name}_${version}_${arch}.tar.gz" .
   echo "  $out/${name}_${version}_${arch}.deb (+ .tar.gz)"
 }
