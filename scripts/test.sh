@@ -37,7 +37,7 @@ cargo test --locked --workspace -- --test-threads="${TANDEM_TEST_THREADS:-3}" 2>
 test "${PIPESTATUS[0]}" = 0
 
 echo "==> desktop: end-to-end smoke (Tauri window under Xvfb, tauri-driver, a real tandem-peer)"
-bash desktop/e2e/run.sh 2>&1 | tee -a "$counts"
+TANDEM_BUILT=1 bash desktop/e2e/run.sh 2>&1 | tee -a "$counts"
 test "${PIPESTATUS[0]}" = 0
 # The package test builds the bundle from the debug profile: a release build of the Tauri app
 # costs ~15 more minutes on CI's 2 cores, and packaging (not optimisation) is what is tested.

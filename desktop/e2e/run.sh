@@ -6,8 +6,12 @@ set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$root"
 ensure_tauri_driver
-echo "==> building tandem-desktop and tandem-peer (debug)"
-cargo build --locked -p tandem-desktop -p tandem-peer
+# scripts/test.sh has just built every binary (TANDEM_BUILT=1); a `-p` build would unify features
+# differently and recompile shared dependencies for nothing.
+if [ "${TANDEM_BUILT:-}" != 1 ]; then
+  echo "==> building tandem-desktop and tandem-peer (debug)"
+  cargo build --locked -p tandem-desktop -p tandem-peer
+fi
 start_xvfb
 export TANDEM_DATA_DIR=$(new_profile)
 export TANDEM_DESKTOP_BIND=127.0.0.1:0
