@@ -11,7 +11,8 @@ flag=(); [ "$profile" = release ] && flag=(--release)
 echo "==> building tandem-desktop ($profile)"
 cargo build --locked "${flag[@]}" -p tandem-desktop
 start_xvfb
-export TANDEM_DATA_DIR=$(new_profile)
+new_profile
+export TANDEM_DATA_DIR=$profile_dir
 export TANDEM_DESKTOP_BIND=127.0.0.1:0
 start_tauri_driver
 echo "==> tandem-desktop ($profile), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -60,10 +60,9 @@ start_tauri_driver() {
   return 1
 }
 
-# A throwaway app profile (key, rooms, settings).
+# A throwaway app profile (key, rooms, settings) in $profile_dir, removed on exit. Not via
+# $(...): a subshell could not register it for removal.
 new_profile() {
-  local d
-  d=$(mktemp -d /tmp/tandem-desktop-e2e.XXXXXX)
-  tmp_dirs+=("$d")
-  echo "$d"
+  profile_dir=$(mktemp -d /tmp/tandem-desktop-e2e.XXXXXX)
+  tmp_dirs+=("$profile_dir")
 }

@@ -35,8 +35,8 @@ removed() {
 check install installed
 check url_scheme scheme_registered
 start_xvfb
-profile=$(new_profile)
-TANDEM_DATA_DIR=$profile TANDEM_DESKTOP_BIND=127.0.0.1:0 /usr/bin/tandem-desktop >/dev/null 2>&1 &
+new_profile
+TANDEM_DATA_DIR=$profile_dir TANDEM_DESKTOP_BIND=127.0.0.1:0 /usr/bin/tandem-desktop >/dev/null 2>&1 &
 app=$!
 started_pids+=($app)
 check window_shown window_shown

@@ -13,7 +13,8 @@ if [ "${TANDEM_BUILT:-}" != 1 ]; then
   cargo build --locked -p tandem-desktop -p tandem-peer
 fi
 start_xvfb
-export TANDEM_DATA_DIR=$(new_profile)
+new_profile
+export TANDEM_DATA_DIR=$profile_dir
 export TANDEM_DESKTOP_BIND=127.0.0.1:0
 start_tauri_driver
 mkdir -p docs/screenshots
