@@ -17,6 +17,10 @@ fi
 # 1. System packages.
 # chromium: the browser end-to-end tests of the web client (playwright-core drives it).
 APT_PACKAGES=(podman runc uidmap slirp4netns fuse-overlayfs catatonit debootstrap curl ca-certificates gcc pkg-config chromium)
+# The desktop app (Tauri 2: WebKitGTK 4.1), its window tests (Xvfb, WebKitWebDriver for
+# tauri-driver, xdotool/xwininfo, ImageMagick for screenshots) and its packages (dpkg-dev, rpm).
+APT_PACKAGES+=(libwebkit2gtk-4.1-dev libgtk-3-dev librsvg2-dev libssl-dev xvfb webkit2gtk-driver xdotool x11-utils
+  imagemagick dpkg-dev rpm file)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -14,14 +14,15 @@ mkdir -p "$CARGO_TARGET_DIR"
 
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
-echo "==> building every binary"
-cargo build --locked --workspace --bins
 counts=$(mktemp)
 trap 'rm -f "$counts"' EXIT
+# The UI first: the desktop app (desktop/) embeds ui/dist when it is compiled.
 if [ -f ui/package.json ]; then
   echo "==> UI: npm ci, unit tests, typecheck and build"
   (cd ui && npm ci --no-audit --no-fund --loglevel=error && npm test -- --reporter=default 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0 && npm run build)
 fi
+echo "==> building every binary"
+cargo build --locked --workspace --bins
 
 # Sandboxes that exist before the tests (a node running beside them, a run killed earlier)
 # are not the tests' doing; only new ones count as left behind.
@@ -37,6 +38,15 @@ test "${PIPESTATUS[0]}" = 0
 
 echo "==> web client end to end: real browsers (chromium) through the real relay and a headless peer"
 (cd ui && TANDEM_BIN_DIR="$CARGO_TARGET_DIR/debug" node e2e/web.mjs 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0)
+echo "==> desktop: end-to-end smoke (Tauri window under Xvfb, tauri-driver, a real tandem-peer)"
+TANDEM_BUILT=1 bash desktop/e2e/run.sh 2>&1 | tee -a "$counts"
+test "${PIPESTATUS[0]}" = 0
+# The package test builds the bundle from the debug profile: a release build of the Tauri app
+# costs ~15 more minutes on CI's 2 cores, and packaging (not optimisation) is what is tested.
+echo "==> desktop: .deb/.rpm bundle (debug profile), install, launch, uninstall"
+TANDEM_PROFILE=debug TANDEM_UI_BUILT=1 bash installers/build.sh desktop
+bash desktop/e2e/deb.sh 2>&1 | tee -a "$counts"
+test "${PIPESTATUS[0]}" = 0
 
 echo "==> checking that no sandbox or tandem container is left behind"
 left=$(comm -13 <(echo "$before") <(list_sandboxes) | grep -v '^$' || true)

@@ -250,7 +250,10 @@ impl Node {
 
 impl Drop for Node {
     fn drop(&mut self) {
-        for r in lock(&self.inner.rooms).values() {
+        // Drain, not just close: each Room holds the NodeInner, so rooms left in the map would
+        // keep the endpoint and the sled lock alive after the Node is gone.
+        let rooms: Vec<Room> = lock(&self.inner.rooms).drain().map(|(_, r)| r).collect();
+        for r in rooms {
             r.close();
         }
     }
@@ -381,6 +384,8 @@ pub(crate) struct State {
     refused: u64,
     /// Local updates applied but not yet signed and sent (see [`Room::flush_local`]).
     outbox: Vec<Vec<u8>>,
+    /// [`Room::close`] was called (local clients then end).
+    closed: bool,
 }
 
 pub(crate) struct RoomInner {
@@ -426,6 +431,7 @@ impl Room {
                     online: true,
                     refused: 0,
                     outbox: Vec::new(),
+                    closed: false,
                 }),
                 locals: crate::local::LocalHub::default(),
                 changed,
@@ -478,9 +484,12 @@ impl Room {
         lock(&self.inner.tasks).abort_all();
         self.inner.locals.close();
         let mut st = lock(&self.inner.state);
+        st.closed = true;
         for (_, l) in st.links.drain() {
             l.conn.close(0u32.into(), b"closed");
         }
+        drop(st);
+        self.notify();
     }
 
     pub fn room_ref(&self) -> &RoomRef {
@@ -493,6 +502,21 @@ impl Room {
 
     pub(crate) fn notify(&self) {
         self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
+    }
+
+    /// Whether [`Room::close`] was called.
+    pub(crate) fn is_closed(&self) -> bool {
+        lock(&self.inner.state).closed
+    }
+
+    /// Sends a frame this peer made to every connected peer (local clients, `local.rs`).
+    pub(crate) fn broadcast_frame(&self, frame: &Frame) -> Result<(), RoomError> {
+        let bytes = Arc::new(frame.encode()?);
+        let mut st = lock(&self.inner.state);
+        broadcast(&mut st, &bytes, None);
+        drop(st);
+        self.notify();
+        Ok(())
     }
 
     /// A receiver that changes whenever anything in the room does.

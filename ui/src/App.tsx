@@ -4,7 +4,7 @@
  * `/room/<room-id>?invite=<token>` joins through the relay (the page is served by it);
  * `?demo` (optionally `&as=candidate|spectator|interviewer`) opens the in-page demo room.
  */
-import { useEffect, useMemo } from "react";
+import { useEffect, useMemo, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { ROLES, updatePresence, type Role, type RoomConnection } from "./room/connection";
 import { createDemoRoom } from "./room/demo";
@@ -15,6 +15,8 @@ import { RoomProvider, useConnectionState } from "./state/room";
 import { updateSettings, useSettings } from "./state/settings";
 import { permissionsFor } from "./state/permissions";
 import { seedRoom } from "./state/languages";
+import { isTauri, tauriIpc, type Ipc } from "./room/tauri";
+import { DesktopApp } from "./components/DesktopApp";
 
 const COLOURS = ["#e91e63", "#3f51b5", "#009688", "#ff9800", "#795548", "#607d8b", "#4caf50", "#f44336"];
 
@@ -39,7 +41,20 @@ function guestName() {
   return `Guest ${Math.floor(1000 + Math.random() * 9000)}`;
 }
 
+/** Under Tauri the desktop screens (rooms live in the app's Rust peer); elsewhere the web app. */
 export function App() {
+  return isTauri() ? <DesktopRoot /> : <WebApp />;
+}
+
+function DesktopRoot() {
+  const [ipc, setIpc] = useState<Ipc | null>(null);
+  useEffect(() => {
+    void tauriIpc().then(setIpc);
+  }, []);
+  return ipc ? <DesktopApp ipc={ipc} /> : null;
+}
+
+function WebApp() {
   const { t } = useTranslation();
   const settings = useSettings();
   const route = useMemo(() => parseRoute(window.location), []);

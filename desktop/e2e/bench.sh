@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Desktop benchmark (docs/benchmarks.md, "Desktop"): cold start to an editable editor and memory
+# of all the app's processes with a room open and idle, under Xvfb.
+# TANDEM_PROFILE=release|debug (default release: the figure that matters is the shipped build).
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+cd "$root"
+profile=${TANDEM_PROFILE:-release}
+ensure_tauri_driver
+flag=(); [ "$profile" = release ] && flag=(--release)
+echo "==> building tandem-desktop ($profile)"
+cargo build --locked "${flag[@]}" -p tandem-desktop
+start_xvfb
+new_profile
+export TANDEM_DATA_DIR=$profile_dir
+export TANDEM_DESKTOP_BIND=127.0.0.1:0
+start_tauri_driver
+echo "==> tandem-desktop ($profile), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
+TANDEM_WEBDRIVER="$WEBDRIVER_URL" TANDEM_DESKTOP_BIN="$target/$profile/tandem-desktop" node desktop/e2e/bench.mjs

@@ -1,0 +1,6 @@
+// Keeps a release build on Windows from opening a console window next to the app.
+#![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
+
+fn main() {
+    tandem_desktop::run();
+}
