@@ -8,18 +8,23 @@
 //! - [`store`]: sled persistence (reopen without network; reconnect by state vectors).
 //! - [`wire`]: reading and writing length-prefixed frames on QUIC streams.
 //! - [`node`]: the iroh endpoint, sessions with other peers, the mesh.
+//! - [`runs`]: runs from the room: the connection to the room's execution node, run requests,
+//!   the run messages every peer sees, the run history; [`exec_access`] signs and checks what
+//!   the node relies on (run settings, endorsements).
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
 pub mod core;
+pub mod exec_access;
 pub mod identity;
 pub mod node;
 pub mod policy;
+pub mod runs;
 pub mod store;
 pub mod wire;
 
 pub use iroh;
-pub use node::{Node, NodeConfig, Room};
+pub use node::{bind_endpoint, endpoint_peer_addr, Node, NodeConfig, Room};
 
 /// Everything that can go wrong in a room.
 #[derive(Debug, thiserror::Error)]
