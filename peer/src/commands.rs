@@ -7,7 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tandem_room::core::Edit;
 use tandem_room::{Node, Room};
-use tandem_shared::exec::{RunRequest, SourceFile};
+use tandem_shared::exec::{LimitsRequest, RunRequest, SourceFile};
 use tandem_shared::exec_wire::Endorsement;
 use tandem_shared::room::{Cursor, Presence, Role, RunEntry};
 use tandem_shared::room_run::{RoomRunMessage, RunKind};
@@ -161,6 +161,8 @@ enum Cmd {
         kind: Option<RunKind>,
         #[serde(default)]
         request_id: Option<String>,
+        #[serde(default)]
+        limits: LimitsRequest,
         #[serde(default)]
         wait: bool,
         #[serde(default = "default_wait")]
@@ -365,6 +367,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             stdin,
             kind,
             request_id,
+            limits,
             wait,
             timeout_ms,
         } => {
@@ -377,6 +380,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
                     ..Default::default()
                 }],
                 stdin,
+                limits,
                 ..Default::default()
             };
             let run_id = room
