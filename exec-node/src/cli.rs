@@ -5,9 +5,9 @@ use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::{Engine, Node, NodeConfig};
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
-use crate::{Engine, Node, NodeConfig};
 use tandem_shared::exec::{RunEvent, RunRequest, SourceFile, Stream};
 use tandem_shared::language::Manifest;
 
@@ -185,7 +185,12 @@ async fn run(cli: Cli) -> Result<()> {
                     .chain(allow_interviewers)
                     .map(|k| k.to_lowercase())
                     .collect(),
-                organisations: cfg.room_organisations.iter().chain(allow_orgs).map(|k| k.to_lowercase()).collect(),
+                organisations: cfg
+                    .room_organisations
+                    .iter()
+                    .chain(allow_orgs)
+                    .map(|k| k.to_lowercase())
+                    .collect(),
                 runs_per_minute_per_requester: cfg.room_runs_per_minute_per_requester,
                 runs_per_minute_per_room: cfg.room_runs_per_minute_per_room,
             };

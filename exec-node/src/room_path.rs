@@ -188,7 +188,9 @@ impl RoomEntry {
             return Err(format!("{} was revoked from this room", short(member)));
         }
         if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
-            return Err("spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into());
+            return Err(
+                "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
+            );
         }
         let now = Instant::now();
         let mine = self.recent_by_member.entry(member.to_string()).or_default();
@@ -315,13 +317,15 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
                 .clone()
                 .filter(|s| verify_settings(&trial, s).is_ok())
                 .or_else(|| e.settings.clone());
-            let verdict = inner.access.serves(&trial, trial_settings.as_ref()).and_then(|()| {
-                match trial.member(&remote) {
-                    None => Err(format!("{} is not a member of this room", short(&remote))),
-                    Some(m) if m.revoked => Err(format!("{} was revoked from this room", short(&remote))),
-                    Some(m) => Ok(m.role),
-                }
-            });
+            let verdict =
+                inner
+                    .access
+                    .serves(&trial, trial_settings.as_ref())
+                    .and_then(|()| match trial.member(&remote) {
+                        None => Err(format!("{} is not a member of this room", short(&remote))),
+                        Some(m) if m.revoked => Err(format!("{} was revoked from this room", short(&remote))),
+                        Some(m) => Ok(m.role),
+                    });
             if verdict.is_ok() {
                 e.learn(statements, settings);
             }
@@ -369,7 +373,17 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
         }
         let _ = send.finish();
     };
-    let reader = read_loop(&inner, &entry, &room, &remote, &name, conn_id, &conn, tx.clone(), &mut recv);
+    let reader = read_loop(
+        &inner,
+        &entry,
+        &room,
+        &remote,
+        &name,
+        conn_id,
+        &conn,
+        tx.clone(),
+        &mut recv,
+    );
     tokio::select! {
         _ = writer => {}
         _ = reader => {}

@@ -52,7 +52,10 @@ impl RunLog {
                 return Ok(msgs);
             }
             if tokio::time::timeout_at(deadline, notified).await.is_err() {
-                bail!("timed out waiting for run {run_id} to end ({} messages so far)", msgs.len());
+                bail!(
+                    "timed out waiting for run {run_id} to end ({} messages so far)",
+                    msgs.len()
+                );
             }
         }
     }
@@ -383,9 +386,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
                 limits,
                 ..Default::default()
             };
-            let run_id = room
-                .request_run(&request_id, req, kind.unwrap_or(RunKind::Run))
-                .await?;
+            let run_id = room.request_run(&request_id, req, kind.unwrap_or(RunKind::Run)).await?;
             if wait {
                 let msgs = ctx
                     .runs

@@ -242,7 +242,11 @@ pub async fn bind_endpoint(
         None => builder.relay_mode(RelayMode::Disabled),
     };
     let endpoint = builder.bind().await.map_err(|e| RoomError::Net(e.to_string()))?;
-    if relay.is_some() && tokio::time::timeout(Duration::from_secs(15), endpoint.online()).await.is_err() {
+    if relay.is_some()
+        && tokio::time::timeout(Duration::from_secs(15), endpoint.online())
+            .await
+            .is_err()
+    {
         tracing::warn!("relay not reachable yet; continuing");
     }
     Ok(endpoint)

@@ -99,7 +99,12 @@ fn publish(st: &mut State, msg: &RoomRunMessage) {
 impl Room {
     /// Send `request` to the room's execution node (named in the session record) on behalf of this
     /// peer. Ok(run_id) once the node accepted it; Err with a clear reason when refused.
-    pub async fn request_run(&self, request_id: &str, mut request: RunRequest, kind: RunKind) -> Result<String, RoomError> {
+    pub async fn request_run(
+        &self,
+        request_id: &str,
+        mut request: RunRequest,
+        kind: RunKind,
+    ) -> Result<String, RoomError> {
         request.room = Some(self.id().to_string());
         let runs = self.runs_state();
         let mut changes = self.subscribe();
@@ -133,12 +138,16 @@ impl Room {
         };
         if outbound.send(msg).await.is_err() {
             runs.lock().pending.remove(request_id);
-            return Err(RoomError::Rejected("the connection to the execution node closed".into()));
+            return Err(RoomError::Rejected(
+                "the connection to the execution node closed".into(),
+            ));
         }
         match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
             Ok(Ok(Ok(run_id))) => Ok(run_id),
             Ok(Ok(Err(message))) => Err(RoomError::Rejected(message)),
-            Ok(Err(_)) => Err(RoomError::Rejected("the execution node went away before answering".into())),
+            Ok(Err(_)) => Err(RoomError::Rejected(
+                "the execution node went away before answering".into(),
+            )),
             Err(_) => {
                 runs.lock().pending.remove(request_id);
                 Err(RoomError::Rejected("the execution node did not answer in time".into()))
@@ -342,7 +351,9 @@ impl Room {
             let mut ids: Vec<String> = st.in_flight.keys().cloned().collect();
             ids.sort();
             for run_id in ids {
-                let Some(f) = st.in_flight.remove(&run_id) else { continue };
+                let Some(f) = st.in_flight.remove(&run_id) else {
+                    continue;
+                };
                 let msg = RoomRunMessage::Event {
                     run_id: run_id.clone(),
                     event: RunEvent::Error {
@@ -442,14 +453,13 @@ pub async fn connect_exec(endpoint: &Endpoint, ticket: &str, hello: ClientMsg) -
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| RoomError::Net(e.to_string()))?;
     write_exec_frame(&mut send, &ExecFrame::Client(hello)).await?;
     match tokio::time::timeout(DIAL_TIMEOUT, read_exec_frame(&mut recv)).await {
-        Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Welcome { node, .. }))))) => Ok(ExecConnection {
-            conn,
-            send,
-            recv,
-            node,
-        }),
+        Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Welcome { node, .. }))))) => {
+            Ok(ExecConnection { conn, send, recv, node })
+        }
         Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Refused { message }))))) => Err(RoomError::Rejected(message)),
-        Ok(Ok(other)) => Err(RoomError::Net(format!("unexpected answer from the execution node: {other:?}"))),
+        Ok(Ok(other)) => Err(RoomError::Net(format!(
+            "unexpected answer from the execution node: {other:?}"
+        ))),
         Ok(Err(e)) => Err(e),
         Err(_) => Err(RoomError::Net("the execution node did not answer the hello".into())),
     }

@@ -51,9 +51,7 @@ pub async fn write_frame(send: &mut SendStream, frame: &Frame) -> Result<(), Roo
 /// Reads the next `tandem/exec/1` frame; `Ok(None)` at a clean end of stream. A frame that was
 /// read completely but is malformed is `Ok(Some(Err(_)))` (the stream stays usable); an
 /// oversized length prefix is an error (the body is never read).
-pub async fn read_exec_frame(
-    recv: &mut RecvStream,
-) -> Result<Option<Result<ExecFrame, ExecWireError>>, RoomError> {
+pub async fn read_exec_frame(recv: &mut RecvStream) -> Result<Option<Result<ExecFrame, ExecWireError>>, RoomError> {
     let mut prefix = [0u8; exec_wire::LEN_PREFIX];
     match recv.read_exact(&mut prefix).await {
         Ok(()) => {}

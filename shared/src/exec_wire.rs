@@ -82,9 +82,13 @@ pub enum ClientMsg {
         name: String,
     },
     /// Statements learnt since the hello (a role change, a revocation).
-    Policy { statements: Vec<SignedStatement> },
+    Policy {
+        statements: Vec<SignedStatement>,
+    },
     /// Newer run settings.
-    Settings { settings: SignedExecSettings },
+    Settings {
+        settings: SignedExecSettings,
+    },
     /// Subscribe to every run of the room: what is in flight first, then live.
     Watch,
     Run {
@@ -92,7 +96,9 @@ pub enum ClientMsg {
         kind: RunKind,
         request: RunRequest,
     },
-    Cancel { run_id: String },
+    Cancel {
+        run_id: String,
+    },
 }
 
 /// Node → peer control messages.
@@ -295,9 +301,7 @@ mod tests {
     fn frames_round_trip() {
         round_trip(ExecFrame::Client(ClientMsg::Watch));
         round_trip(ExecFrame::Client(ClientMsg::Cancel { run_id: "r".into() }));
-        round_trip(ExecFrame::Server(ServerMsg::Refused {
-            message: "no".into(),
-        }));
+        round_trip(ExecFrame::Server(ServerMsg::Refused { message: "no".into() }));
         round_trip(ExecFrame::Server(ServerMsg::Ping));
         round_trip(ExecFrame::Run(RoomRunMessage::RunRejected {
             request_id: "q".into(),

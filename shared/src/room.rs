@@ -443,7 +443,10 @@ impl SessionRecord {
             return Ok(());
         }
         let m = self.map("run_history")?;
-        let e = self.doc.put_object(&m, r.run_id.as_str(), ObjType::Map).map_err(am_err)?;
+        let e = self
+            .doc
+            .put_object(&m, r.run_id.as_str(), ObjType::Map)
+            .map_err(am_err)?;
         for (k, v) in [
             ("by", &r.by),
             ("name", &r.name),

@@ -288,7 +288,10 @@ impl ExecNode {
             ),
         )?;
         let mut cmd = Command::new(bin);
-        cmd.arg("--config").arg(&config).arg("serve").args(["--http", "127.0.0.1:0"]);
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .args(["--http", "127.0.0.1:0"]);
         cmd.arg("--data").arg(dir.join("data"));
         for k in allow {
             cmd.args(["--allow-interviewer", k]);
@@ -343,7 +346,10 @@ impl ExecNode {
 impl Drop for ExecNode {
     fn drop(&mut self) {
         if !self.killed {
-            let _ = Command::new("kill").arg("-TERM").arg(self.child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(40);
             while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
                 std::thread::sleep(Duration::from_millis(100));

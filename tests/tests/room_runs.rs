@@ -49,7 +49,9 @@ fn wait_connected(p: &mut Peer) {
 fn wait_output(p: &mut Peer, run: &str) {
     eventually("the first output line", || {
         let r = p.cmd(json!({"cmd": "run_log", "run_id": run}));
-        r["messages"].as_array().is_some_and(|m| m.iter().any(|m| m["type"] == "output"))
+        r["messages"]
+            .as_array()
+            .is_some_and(|m| m.iter().any(|m| m["type"] == "output"))
     });
 }
 
@@ -92,9 +94,9 @@ fn every_peer_sees_the_same_output_live_and_a_late_joiner_gets_all_of_it() {
     eventually("the run in the history of every peer", || {
         [&mut a, &mut c, &mut d].into_iter().all(|p| {
             let h = p.cmd(json!({"cmd": "run_history"}));
-            h["history"].as_array().is_some_and(|h| {
-                h.len() == 1 && h[0]["run_id"] == json!(run.clone()) && h[0]["verdict"] == "ok"
-            })
+            h["history"]
+                .as_array()
+                .is_some_and(|h| h.len() == 1 && h[0]["run_id"] == json!(run.clone()) && h[0]["verdict"] == "ok")
         })
     });
 }
@@ -187,7 +189,10 @@ fn node_killed_mid_run_every_peer_sees_the_run_fail() {
     }
     eventually("the failed run in the history", || {
         let h = a.cmd(json!({"cmd": "run_history"}));
-        h["history"].as_array().is_some_and(|h| h.iter().any(|r| r["run_id"] == json!(run.clone()) && r["verdict"] == "error"))
+        h["history"].as_array().is_some_and(|h| {
+            h.iter()
+                .any(|r| r["run_id"] == json!(run.clone()) && r["verdict"] == "error")
+        })
     });
 }
 
