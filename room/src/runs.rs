@@ -110,12 +110,14 @@ impl Room {
         let mut changes = self.subscribe();
         let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
         let outbound = loop {
+            // Read before taking the runs lock (lock order: room state, then runs).
+            let has_settings = self.exec_settings().is_some();
             {
                 let st = runs.lock();
                 if let Some(tx) = st.outbound.clone().filter(|_| st.status.connected) {
                     break tx;
                 }
-                if st.status.ticket.is_none() {
+                if !has_settings {
                     return Err(RoomError::Rejected(
                         "no execution node is set for this room (an interviewer sets one)".into(),
                     ));
