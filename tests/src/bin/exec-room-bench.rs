@@ -53,11 +53,22 @@ fn stamped_program() -> String {
     format!("import time\nfor i in range({LINES}):\n    print(i, time.time_ns(), flush=True)\n    time.sleep(0.01)\n")
 }
 
-/// Latencies of the stamped lines in `data` received at `at_ns`.
-fn stamp_samples(data: &str, at_ns: u128, out: &mut Vec<Duration>) {
-    for line in data.lines() {
-        if let Some(ns) = line.split_whitespace().nth(1).and_then(|s| s.parse::<u128>().ok()) {
-            out.push(Duration::from_nanos(at_ns.saturating_sub(ns) as u64));
+/// Collects print → arrival latencies: a line counts when the chunk that completes it (its
+/// newline) arrives, since the program may write a line in several pieces.
+#[derive(Default)]
+struct Stamps {
+    pending: String,
+    samples: Vec<Duration>,
+}
+
+impl Stamps {
+    fn chunk(&mut self, data: &str, at_ns: u128) {
+        self.pending.push_str(data);
+        while let Some(pos) = self.pending.find('\n') {
+            let line: String = self.pending.drain(..=pos).collect();
+            if let Some(ns) = line.split_whitespace().nth(1).and_then(|s| s.parse::<u128>().ok()) {
+                self.samples.push(Duration::from_nanos(at_ns.saturating_sub(ns) as u64));
+            }
         }
     }
 }
@@ -111,20 +122,20 @@ async fn room_print_latency(c: &Cluster) -> Result<Vec<Duration>> {
     for r in &c.rooms {
         let mut rx = r.run_messages();
         tasks.push(tokio::spawn(async move {
-            let mut samples = Vec::new();
+            let mut stamps = Stamps::default();
             loop {
                 match rx.recv().await {
                     Ok(RoomRunMessage::Event {
                         event: RunEvent::Output { data, .. },
                         ..
-                    }) => stamp_samples(&data, now_ns(), &mut samples),
+                    }) => stamps.chunk(&data, now_ns()),
                     Ok(m) if m.is_final() => break,
                     Ok(_) => {}
                     Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                     Err(_) => break,
                 }
             }
-            samples
+            stamps.samples
         }));
     }
     c.rooms[0]
@@ -139,13 +150,14 @@ async fn room_print_latency(c: &Cluster) -> Result<Vec<Duration>> {
 }
 
 async fn http_print_latency(addr: &str) -> Result<Vec<Duration>> {
-    let mut samples = Vec::new();
+    let mut stamps = Stamps::default();
     http_run(addr, &python(&stamped_program()), |ev, at| {
         if let RunEvent::Output { data, .. } = ev {
-            stamp_samples(data, at, &mut samples);
+            stamps.chunk(data, at);
         }
     })
     .await?;
+    let mut samples = stamps.samples;
     samples.sort();
     Ok(samples)
 }
@@ -220,7 +232,8 @@ fn main() -> Result<()> {
                 format!("p50 {} / p99 {}", ms(q(&s, 50.0)), ms(q(&s, 99.0))),
                 "p99 ≤ 10 ms",
                 format!(
-                    "HTTP SSE of the same node: p50 {} / p99 {}",
+                    "HTTP SSE of the same node ({} samples): p50 {} / p99 {}",
+                    base.len(),
                     ms(q(&base, 50.0)),
                     ms(q(&base, 99.0))
                 ),
