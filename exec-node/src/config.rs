@@ -61,6 +61,14 @@ pub struct NodeConfig {
     pub compile_cache_dir: Option<PathBuf>,
     /// Size bound of the compile cache, in bytes (least recently used builds go first).
     pub compile_cache_bytes: u64,
+    /// Room path: hex keys of interviewers whose rooms this node serves.
+    pub room_interviewers: Vec<String>,
+    /// Room path: hex keys of organisations whose endorsed interviewers' rooms this node serves.
+    pub room_organisations: Vec<String>,
+    /// Room path: runs one member may start per minute.
+    pub room_runs_per_minute_per_requester: usize,
+    /// Room path: runs one room may start per minute.
+    pub room_runs_per_minute_per_room: usize,
 }
 
 impl Default for NodeConfig {
@@ -106,6 +114,10 @@ impl Default for NodeConfig {
             pool_languages: Vec::new(),
             compile_cache_dir: None,
             compile_cache_bytes: 512 * MIB,
+            room_interviewers: Vec::new(),
+            room_organisations: Vec::new(),
+            room_runs_per_minute_per_requester: 30,
+            room_runs_per_minute_per_room: 90,
         }
     }
 }

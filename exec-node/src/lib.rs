@@ -9,11 +9,15 @@
 //!   job, and turns the agent's frames into [`RunEvent`](tandem_shared::exec::RunEvent)s;
 //! - [`store`] keeps the record and the audit log; [`metrics`] counts.
 //!
+//! [`room_path`] serves room peers over iroh (`tandem/exec/1`) and multicasts every run of a
+//! room to all its peers; [`cli`] is the `tandem-exec` command line.
+//!
 //! [`http`] serves the Piston-compatible API and Tandem's streaming endpoint; [`engine`]
 //! finds the Docker-API socket (Podman or Docker).
 
 pub mod bench;
 pub mod cache;
+pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod events;
@@ -25,6 +29,7 @@ pub mod output;
 pub mod piston;
 pub mod pool;
 pub mod request;
+pub mod room_path;
 pub mod sandbox;
 pub mod schedule;
 pub mod store;

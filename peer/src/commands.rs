@@ -7,12 +7,58 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use tandem_room::core::Edit;
 use tandem_room::{Node, Room};
+use tandem_shared::exec::{LimitsRequest, RunRequest, SourceFile};
+use tandem_shared::exec_wire::Endorsement;
 use tandem_shared::room::{Cursor, Presence, Role, RunEntry};
+use tandem_shared::room_run::{RoomRunMessage, RunKind};
 
 pub struct Ctx<'a> {
     pub node: &'a Node,
     pub room: &'a Room,
     pub name: String,
+    /// Every run message this peer received, in order (also printed as `{"event":"run",…}`).
+    pub runs: &'a RunLog,
+}
+
+/// The run messages a peer received, for `run_log` and `run {wait}`.
+#[derive(Default)]
+pub struct RunLog {
+    pub messages: std::sync::Mutex<Vec<RoomRunMessage>>,
+    pub changed: tokio::sync::Notify,
+}
+
+impl RunLog {
+    pub fn push(&self, m: RoomRunMessage) {
+        self.messages.lock().unwrap_or_else(|e| e.into_inner()).push(m);
+        self.changed.notify_waiters();
+    }
+
+    /// The messages of one run; with `wait`, once its final message is in (or the deadline passes).
+    async fn of_run(&self, run_id: &str, wait: bool, timeout: Duration) -> Result<Vec<RoomRunMessage>> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let notified = self.changed.notified();
+            tokio::pin!(notified);
+            notified.as_mut().enable();
+            let msgs: Vec<RoomRunMessage> = self
+                .messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|m| m.run_id() == Some(run_id))
+                .cloned()
+                .collect();
+            if !wait || msgs.iter().any(|m| m.is_final()) {
+                return Ok(msgs);
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                bail!(
+                    "timed out waiting for run {run_id} to end ({} messages so far)",
+                    msgs.len()
+                );
+            }
+        }
+    }
 }
 
 pub enum Outcome {
@@ -97,6 +143,48 @@ enum Cmd {
         verdict: String,
     },
     Record,
+    /// Name the room's execution node (interviewers).
+    SetExecNode {
+        ticket: String,
+        #[serde(default)]
+        spectators_may_run: bool,
+        #[serde(default)]
+        endorsements: Vec<Endorsement>,
+    },
+    ExecStatus,
+    /// Run code through the room's execution node; `wait` returns every message of the run.
+    Run {
+        language: String,
+        code: String,
+        #[serde(default)]
+        file: Option<String>,
+        #[serde(default)]
+        stdin: String,
+        #[serde(default)]
+        kind: Option<RunKind>,
+        #[serde(default)]
+        request_id: Option<String>,
+        #[serde(default)]
+        limits: LimitsRequest,
+        #[serde(default)]
+        wait: bool,
+        #[serde(default = "default_wait")]
+        timeout_ms: u64,
+    },
+    Cancel {
+        run_id: String,
+    },
+    /// The messages of a run received so far (`wait`: until it ended).
+    RunLog {
+        run_id: String,
+        #[serde(default)]
+        wait: bool,
+        #[serde(default = "default_wait")]
+        timeout_ms: u64,
+    },
+    /// The ids of every run this peer has seen accepted, in order.
+    Runs,
+    RunHistory,
     Sleep {
         ms: u64,
     },
@@ -274,6 +362,77 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             let (language, runs, roles) = room.record(|r| (r.language(), r.runs(), r.roles()));
             ok(json!({ "language": language, "runs": runs, "roles": roles }))
         }
+        Cmd::SetExecNode {
+            ticket,
+            spectators_may_run,
+            endorsements,
+        } => {
+            room.set_exec_node(&ticket, spectators_may_run, endorsements)?;
+            ok(json!({}))
+        }
+        Cmd::ExecStatus => ok(json!({ "status": room.exec_node_status() })),
+        Cmd::Run {
+            language,
+            code,
+            file,
+            stdin,
+            kind,
+            request_id,
+            limits,
+            wait,
+            timeout_ms,
+        } => {
+            let request_id = request_id.unwrap_or_else(|| format!("{}-{}", ctx.name, tandem_room::policy::now_ms()));
+            let req = RunRequest {
+                language,
+                files: vec![SourceFile {
+                    name: file,
+                    content: code,
+                    ..Default::default()
+                }],
+                stdin,
+                limits,
+                ..Default::default()
+            };
+            let run_id = room.request_run(&request_id, req, kind.unwrap_or(RunKind::Run)).await?;
+            if wait {
+                let msgs = ctx
+                    .runs
+                    .of_run(&run_id, true, Duration::from_millis(timeout_ms))
+                    .await?;
+                ok(json!({ "run_id": run_id, "request_id": request_id, "messages": msgs }))
+            } else {
+                ok(json!({ "run_id": run_id, "request_id": request_id }))
+            }
+        }
+        Cmd::Cancel { run_id } => {
+            room.cancel_run(&run_id).await?;
+            ok(json!({}))
+        }
+        Cmd::RunLog {
+            run_id,
+            wait,
+            timeout_ms,
+        } => {
+            let msgs = ctx
+                .runs
+                .of_run(&run_id, wait, Duration::from_millis(timeout_ms))
+                .await?;
+            ok(json!({ "messages": msgs }))
+        }
+        Cmd::Runs => {
+            let ids: Vec<String> = ctx
+                .runs
+                .messages
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .iter()
+                .filter(|m| matches!(m, RoomRunMessage::RunAccepted { .. }))
+                .filter_map(|m| m.run_id().map(str::to_string))
+                .collect();
+            ok(json!({ "runs": ids }))
+        }
+        Cmd::RunHistory => ok(json!({ "history": room.run_history() })),
         Cmd::Sleep { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             ok(json!({}))

@@ -13,7 +13,11 @@
 //! `revoke {member}`, `revoke_invite {nonce}`, `presence_set {name,colour?,file?,pos?,typing?}`,
 //! `presence`, `peers`, `members`, `status`, `wait_text {file,text,timeout_ms?}`,
 //! `wait_peers {count,timeout_ms?}`, `offline`, `online`, `set_language {language}`,
-//! `add_run {language,verdict}`, `record`, `sleep {ms}`, `quit`.
+//! `add_run {language,verdict}`, `record`, `sleep {ms}`, `quit`; runs through the room's
+//! execution node: `set_exec_node {ticket,spectators_may_run?,endorsements?}`, `exec_status`,
+//! `run {language,code,file?,stdin?,kind?,request_id?,wait?}`, `cancel {run_id}`,
+//! `run_log {run_id,wait?}`, `runs`, `run_history`. Every run message is also printed as it
+//! arrives: `{"event":"run","msg":{…docs/ui.md type-100 shape…}}`.
 //! Positions and lengths are UTF-16 code units (as in Monaco).
 
 mod commands;
@@ -157,10 +161,30 @@ pub async fn run(args: Args) -> Result<()> {
             }
         }))
     };
+    // Run messages are printed as they arrive (`{"event":"run","msg":…}`) and kept for `run_log`.
+    room.set_display_name(&args.name);
+    let runs = std::sync::Arc::new(commands::RunLog::default());
+    let mut run_rx = room.run_messages();
+    let log = runs.clone();
+    let printer = tokio::spawn(async move {
+        loop {
+            match run_rx.recv().await {
+                Ok(m) => {
+                    emit(serde_json::json!({ "event": "run", "msg": &m }));
+                    log.push(m);
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    emit(serde_json::json!({ "event": "run_lagged", "missed": n }));
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    });
     let mut ctx = commands::Ctx {
         node: &node,
         room: &room,
         name: args.name.clone(),
+        runs: &runs,
     };
     while let Some(line) = rx.recv().await {
         let line = line.trim();
@@ -173,6 +197,7 @@ pub async fn run(args: Args) -> Result<()> {
             Err(e) => emit(serde_json::json!({ "ok": false, "error": format!("{e:#}") })),
         }
     }
+    printer.abort();
     room.close();
     node.shutdown().await;
     Ok(())

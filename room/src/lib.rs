@@ -10,20 +10,25 @@
 //! - [`node`]: the iroh endpoint, sessions with other peers, the mesh.
 //! - [`local`]: Yjs clients in this process's care (a bridged browser, the desktop webview)
 //!   speaking y-protocols with a room as this peer.
+//! - [`runs`]: runs from the room: the connection to the room's execution node, run requests,
+//!   the run messages every peer sees, the run history; [`exec_access`] signs and checks what
+//!   the node relies on (run settings, endorsements).
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
 pub mod core;
+pub mod exec_access;
 pub mod identity;
 pub mod local;
 pub mod node;
 pub mod policy;
+pub mod runs;
 pub mod store;
 pub mod wire;
 
 pub use iroh;
 pub use local::LocalClient;
-pub use node::{Node, NodeConfig, Room};
+pub use node::{bind_endpoint, bind_endpoint_trusting, endpoint_peer_addr, Node, NodeConfig, Room};
 
 /// Everything that can go wrong in a room.
 #[derive(Debug, thiserror::Error)]

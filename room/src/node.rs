@@ -119,39 +119,15 @@ impl Node {
             Some(u) => Some(u.parse().map_err(|e| RoomError::Net(format!("relay url {u:?}: {e}")))?),
             None => None,
         };
-        let mut builder = Endpoint::builder(presets::Minimal)
-            .secret_key(key.clone())
-            .alpns(vec![ALPN.to_vec()])
-            .clear_ip_transports();
-        if config.direct {
-            builder = builder
-                .bind_addr(config.bind)
-                .map_err(|e| RoomError::Net(e.to_string()))?;
-        }
-        if let Some(path) = &config.relay_ca {
-            builder = builder.ca_tls_config(relay_roots(path)?);
-        }
-        builder = match &relay {
-            Some(url) => {
-                // No QUIC address discovery port: our relay serves HTTP(S) only.
-                let mut rc = RelayConfig::new(url.clone(), None);
-                if let Some(t) = &config.relay_token {
-                    rc = rc.with_auth_token(t.clone());
-                }
-                builder.relay_mode(RelayMode::Custom(RelayMap::from_iter([rc])))
-            }
-            None => builder.relay_mode(RelayMode::Disabled),
-        };
-        let endpoint = builder.bind().await.map_err(|e| RoomError::Net(e.to_string()))?;
-        if relay.is_some() {
-            // Wait for the home relay so our address includes it (needed when relay-only).
-            if tokio::time::timeout(Duration::from_secs(15), endpoint.online())
-                .await
-                .is_err()
-            {
-                tracing::warn!("relay not reachable yet; continuing");
-            }
-        }
+        let endpoint = bind_endpoint_trusting(
+            key.clone(),
+            vec![ALPN.to_vec()],
+            relay.as_ref(),
+            config.relay_token.as_deref(),
+            config.direct.then_some(config.bind),
+            config.relay_ca.as_deref(),
+        )
+        .await?;
         let inner = Arc::new(NodeInner {
             endpoint,
             key,
@@ -259,20 +235,80 @@ impl Drop for Node {
     }
 }
 
-fn own_addr(inner: &NodeInner) -> PeerAddr {
-    let a = inner.endpoint.addr();
-    let mut relay = a.relay_urls().next().map(|u| u.to_string());
-    if relay.is_none() {
-        relay = inner.relay.as_ref().map(|u| u.to_string());
+/// Binds an iroh endpoint the way every Tandem endpoint is bound (room peers and the execution
+/// node alike): our relay only (no n0 relays, no DNS/pkarr discovery), direct paths on `bind`
+/// when given. With a relay, waits (bounded) until it is connected so our address includes it.
+pub async fn bind_endpoint(
+    key: SecretKey,
+    alpns: Vec<Vec<u8>>,
+    relay: Option<&RelayUrl>,
+    relay_token: Option<&str>,
+    bind: Option<SocketAddr>,
+) -> Result<Endpoint, RoomError> {
+    bind_endpoint_trusting(key, alpns, relay, relay_token, bind, None).await
+}
+
+/// [`bind_endpoint`], trusting only the certificate(s) in `relay_ca` for the relay's TLS (a relay
+/// in `--self-signed` mode).
+pub async fn bind_endpoint_trusting(
+    key: SecretKey,
+    alpns: Vec<Vec<u8>>,
+    relay: Option<&RelayUrl>,
+    relay_token: Option<&str>,
+    bind: Option<SocketAddr>,
+    relay_ca: Option<&std::path::Path>,
+) -> Result<Endpoint, RoomError> {
+    let mut builder = Endpoint::builder(presets::Minimal)
+        .secret_key(key)
+        .alpns(alpns)
+        .clear_ip_transports();
+    if let Some(bind) = bind {
+        builder = builder.bind_addr(bind).map_err(|e| RoomError::Net(e.to_string()))?;
+    }
+    if let Some(path) = relay_ca {
+        builder = builder.ca_tls_config(relay_roots(path)?);
+    }
+    builder = match relay {
+        Some(url) => {
+            // No QUIC address discovery port: our relay serves HTTP(S) only.
+            let mut rc = RelayConfig::new(url.clone(), None);
+            if let Some(t) = relay_token {
+                rc = rc.with_auth_token(t.to_string());
+            }
+            builder.relay_mode(RelayMode::Custom(RelayMap::from_iter([rc])))
+        }
+        None => builder.relay_mode(RelayMode::Disabled),
+    };
+    let endpoint = builder.bind().await.map_err(|e| RoomError::Net(e.to_string()))?;
+    if relay.is_some()
+        && tokio::time::timeout(Duration::from_secs(15), endpoint.online())
+            .await
+            .is_err()
+    {
+        tracing::warn!("relay not reachable yet; continuing");
+    }
+    Ok(endpoint)
+}
+
+/// The address an endpoint is reachable at, in the form invites and tickets carry.
+pub fn endpoint_peer_addr(endpoint: &Endpoint, relay: Option<&RelayUrl>) -> PeerAddr {
+    let a = endpoint.addr();
+    let mut r = a.relay_urls().next().map(|u| u.to_string());
+    if r.is_none() {
+        r = relay.map(|u| u.to_string());
     }
     PeerAddr {
         id: key_hex(&a.id),
-        relay,
+        relay: r,
         addrs: a.ip_addrs().map(|s| s.to_string()).collect(),
     }
 }
 
-fn to_endpoint_addr(p: &PeerAddr) -> Result<EndpointAddr, RoomError> {
+fn own_addr(inner: &NodeInner) -> PeerAddr {
+    endpoint_peer_addr(&inner.endpoint, inner.relay.as_ref())
+}
+
+pub(crate) fn to_endpoint_addr(p: &PeerAddr) -> Result<EndpointAddr, RoomError> {
     let id = parse_key(&p.id)?;
     let mut addrs = Vec::new();
     if let Some(r) = &p.relay {
@@ -399,6 +435,7 @@ pub(crate) struct RoomInner {
     tasks: Mutex<JoinSet<()>>,
     /// Wakes the task that signs and sends local edits.
     outbox_ready: tokio::sync::Notify,
+    runs: crate::runs::Runs,
 }
 
 /// A room open on this node. Cloning is cheap; [`Room::close`] stops its tasks.
@@ -438,6 +475,7 @@ impl Room {
                 next_link: AtomicU64::new(1),
                 tasks: Mutex::new(JoinSet::new()),
                 outbox_ready: tokio::sync::Notify::new(),
+                runs: crate::runs::Runs::default(),
             }),
         }
     }
@@ -477,6 +515,19 @@ impl Room {
                 }
             }
         }
+        lock(&self.inner.tasks).spawn(async move { crate::runs::supervise(me).await });
+    }
+
+    pub(crate) fn endpoint(&self) -> &Endpoint {
+        &self.inner.node.endpoint
+    }
+
+    pub(crate) fn runs_state(&self) -> &crate::runs::Runs {
+        &self.inner.runs
+    }
+
+    pub(crate) fn notify_changed(&self) {
+        self.notify();
     }
 
     /// Stops every task of the room (sessions, dials, maintenance).

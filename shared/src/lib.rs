@@ -7,8 +7,12 @@
 //! - [`language`]: the language manifest (`languages.toml`), read by the node and the UI.
 //! - [`exec`]: run requests, limits, verdicts and the streamed run events (version 1).
 //! - [`sandbox`]: the framing between the node and the agent inside each sandbox.
+//! - [`exec_wire`] (feature `room`): room peers ↔ execution node over iroh (`tandem/exec/1`);
+//!   [`room_run`]: the run messages every peer of a room sees.
 
 pub mod exec;
+#[cfg(feature = "room")]
+pub mod exec_wire;
 #[cfg(feature = "room")]
 pub mod invite;
 pub mod language;
@@ -16,4 +20,6 @@ pub mod language;
 pub mod protocol;
 #[cfg(feature = "room")]
 pub mod room;
+#[cfg(feature = "room")]
+pub mod room_run;
 pub mod sandbox;

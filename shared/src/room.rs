@@ -295,6 +295,34 @@ pub struct RunEntry {
     pub verdict: String,
 }
 
+/// A finished run in the room's run history (session record map `run_history`, keyed by run
+/// id, so the peers that each append the same run end up with one entry).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecord {
+    pub run_id: String,
+    /// When the node accepted the run (ms since the Unix epoch).
+    pub at_ms: u64,
+    /// Hex endpoint id of who ran it.
+    pub by: String,
+    /// The display name they gave.
+    pub name: String,
+    /// `run` or `submit`.
+    pub kind: String,
+    pub language: String,
+    /// Hex SHA-256 of the files, as computed by the node.
+    pub code_hash: String,
+    /// A verdict name (`ok`, `runtime_error`, …) or `error` when the run could not finish.
+    pub verdict: String,
+    /// The start of the output (stdout and stderr interleaved), at most [`RUN_RECORD_OUTPUT`] bytes.
+    pub output: String,
+    /// Whether `output` was cut.
+    pub truncated: bool,
+}
+
+/// Bytes of output a [`RunRecord`] keeps: the history is for the record, the live console
+/// shows everything.
+pub const RUN_RECORD_OUTPUT: usize = 4096;
+
 /// The structured session record: an automerge document.
 ///
 /// Layout (root map): `settings` (map of strings), `language` (string), `roles` (map from member
@@ -409,6 +437,80 @@ impl SessionRecord {
         Ok(())
     }
 
+    /// Adds a finished run to the history (a no-op when the run id is already there).
+    pub fn put_run_record(&mut self, r: &RunRecord) -> Result<(), RoomModelError> {
+        if self.has_run_record(&r.run_id) {
+            return Ok(());
+        }
+        let m = self.map("run_history")?;
+        let e = self
+            .doc
+            .put_object(&m, r.run_id.as_str(), ObjType::Map)
+            .map_err(am_err)?;
+        for (k, v) in [
+            ("by", &r.by),
+            ("name", &r.name),
+            ("kind", &r.kind),
+            ("language", &r.language),
+            ("code_hash", &r.code_hash),
+            ("verdict", &r.verdict),
+            ("output", &r.output),
+        ] {
+            self.doc.put(&e, k, v.as_str()).map_err(am_err)?;
+        }
+        self.doc.put(&e, "at_ms", r.at_ms).map_err(am_err)?;
+        self.doc.put(&e, "truncated", r.truncated).map_err(am_err)?;
+        Ok(())
+    }
+
+    pub fn has_run_record(&self, run_id: &str) -> bool {
+        self.doc
+            .get(ROOT, "run_history")
+            .ok()
+            .flatten()
+            .and_then(|(_, m)| self.doc.get(&m, run_id).ok().flatten())
+            .is_some()
+    }
+
+    /// The run history, oldest first.
+    pub fn run_history(&self) -> Vec<RunRecord> {
+        let Some((_, m)) = self.doc.get(ROOT, "run_history").ok().flatten() else {
+            return Vec::new();
+        };
+        let mut out: Vec<RunRecord> = self
+            .doc
+            .keys(&m)
+            .filter_map(|id| {
+                let (_, e) = self.doc.get(&m, id.as_str()).ok()??;
+                let scalar = |k: &str| match self.doc.get(&e, k).ok()?? {
+                    (Value::Scalar(s), _) => Some(s.into_owned()),
+                    _ => None,
+                };
+                let at_ms = match scalar("at_ms") {
+                    Some(ScalarValue::Uint(n)) => n,
+                    Some(ScalarValue::Int(n)) => n as u64,
+                    _ => 0,
+                };
+                let truncated = matches!(scalar("truncated"), Some(ScalarValue::Boolean(true)));
+                let s = |k: &str| self.read_str(&e, k).unwrap_or_default();
+                Some(RunRecord {
+                    run_id: id.clone(),
+                    at_ms,
+                    by: s("by"),
+                    name: s("name"),
+                    kind: s("kind"),
+                    language: s("language"),
+                    code_hash: s("code_hash"),
+                    verdict: s("verdict"),
+                    output: s("output"),
+                    truncated,
+                })
+            })
+            .collect();
+        out.sort_by(|a, b| (a.at_ms, &a.run_id).cmp(&(b.at_ms, &b.run_id)));
+        out
+    }
+
     pub fn runs(&self) -> Vec<RunEntry> {
         let Some((_, list)) = self.doc.get(ROOT, "runs").ok().flatten() else {
             return Vec::new();
@@ -514,6 +616,30 @@ mod tests {
         assert_eq!(b.text("f"), "hJello");
         b.apply(&mixed).unwrap();
         assert_eq!(b.text("f"), "Jello");
+    }
+
+    #[test]
+    fn run_history_is_deduplicated_by_run_id_across_peers() {
+        let mut a = SessionRecord::new(&[1; 32]);
+        let mut b = SessionRecord::new(&[2; 32]);
+        let r = RunRecord {
+            run_id: "r1".into(),
+            at_ms: 7,
+            by: "aa".into(),
+            name: "Ada".into(),
+            kind: "run".into(),
+            language: "python".into(),
+            code_hash: "00".into(),
+            verdict: "ok".into(),
+            output: "1\n".into(),
+            truncated: false,
+        };
+        a.put_run_record(&r).unwrap();
+        b.put_run_record(&r).unwrap();
+        a.put_run_record(&r).unwrap();
+        let bytes_b = b.save();
+        a.doc_mut().load_incremental(&bytes_b).unwrap();
+        assert_eq!(a.run_history(), vec![r]);
     }
 
     #[test]

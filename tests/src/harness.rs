@@ -159,6 +159,8 @@ pub struct Peer {
     child: Child,
     stdin: Option<ChildStdin>,
     lines: mpsc::Receiver<String>,
+    /// Lines the peer printed on its own (`{"event":…}`, e.g. run messages) while a command ran.
+    pub events: Vec<Value>,
     pub id: String,
     pub room: Value,
     pub ready: Value,
@@ -206,6 +208,7 @@ impl Peer {
                         child,
                         stdin,
                         lines,
+                        events: Vec::new(),
                         id: v["id"].as_str().unwrap_or_default().to_string(),
                         room: v["room"].clone(),
                         ready: v,
@@ -229,11 +232,19 @@ impl Peer {
         let stdin = self.stdin.as_mut().context("peer stdin closed")?;
         writeln!(stdin, "{v}")?;
         stdin.flush()?;
-        let line = self
-            .lines
-            .recv_timeout(STEP_TIMEOUT)
-            .map_err(|_| anyhow!("no reply to {v}"))?;
-        let r: Value = serde_json::from_str(&line).with_context(|| format!("bad reply {line}"))?;
+        let deadline = Instant::now() + STEP_TIMEOUT;
+        let (line, r) = loop {
+            let line = self
+                .lines
+                .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+                .map_err(|_| anyhow!("no reply to {v}"))?;
+            let r: Value = serde_json::from_str(&line).with_context(|| format!("bad reply {line}"))?;
+            if r.get("event").is_some() {
+                self.events.push(r);
+                continue;
+            }
+            break (line, r);
+        };
         if r["ok"] != json!(true) {
             bail!("{}", r["error"].as_str().unwrap_or(&line));
         }
@@ -293,6 +304,104 @@ impl Peer {
 impl Drop for Peer {
     fn drop(&mut self) {
         self.kill();
+    }
+}
+
+/// A `tandem-exec serve` process (HTTP on an ephemeral port, the room path on loopback) with
+/// its own node id, data dir and config, so its sandboxes are its own. Dropping it stops it
+/// with SIGTERM (runs finish, the pool is removed); after a SIGKILL it sweeps its leftovers.
+pub struct ExecNode {
+    child: Child,
+    bin: String,
+    config: PathBuf,
+    pub ticket: String,
+    pub http: String,
+    pub id: String,
+    killed: bool,
+}
+
+impl ExecNode {
+    /// `allow`: hex keys of interviewers whose rooms this node serves.
+    pub fn start(bin: &str, dir: &Path, allow: &[&str], extra_config: &str) -> Result<ExecNode> {
+        let config = dir.join("node.toml");
+        std::fs::write(
+            &config,
+            format!(
+                "node_id = \"tt-{:012x}\"\npool_floor = 0\npool_ceiling = 0\n{extra_config}\n",
+                rand::random::<u64>() >> 16
+            ),
+        )?;
+        let mut cmd = Command::new(bin);
+        cmd.arg("--config")
+            .arg(&config)
+            .arg("serve")
+            .args(["--http", "127.0.0.1:0"]);
+        cmd.arg("--data").arg(dir.join("data"));
+        for k in allow {
+            cmd.args(["--allow-interviewer", k]);
+        }
+        let mut child = cmd
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("spawning tandem-exec")?;
+        let rx = line_reader(&mut child)?;
+        let line = match rx.recv_timeout(STEP_TIMEOUT) {
+            Ok(l) => l,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!("tandem-exec did not start");
+            }
+        };
+        let v: Value = serde_json::from_str(&line).with_context(|| format!("bad ready line {line}"))?;
+        Ok(ExecNode {
+            child,
+            bin: bin.to_string(),
+            config,
+            ticket: v["ticket"].as_str().context("ticket")?.to_string(),
+            http: v["http_addr"].as_str().context("http_addr")?.to_string(),
+            id: v["node_id"].as_str().unwrap_or_default().to_string(),
+            killed: false,
+        })
+    }
+
+    /// SIGKILL: the node vanishes without a goodbye (its sandboxes stay until [`ExecNode::sweep`]).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        self.killed = true;
+    }
+
+    /// Removes the sandboxes a killed node left behind.
+    pub fn sweep(&self) {
+        let _ = Command::new(&self.bin)
+            .arg("--config")
+            .arg(&self.config)
+            .arg("sweep")
+            .env("RUST_LOG", "error")
+            .stdout(Stdio::null())
+            .status();
+    }
+}
+
+impl Drop for ExecNode {
+    fn drop(&mut self) {
+        if !self.killed {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(self.child.id().to_string())
+                .status();
+            let deadline = Instant::now() + Duration::from_secs(40);
+            while Instant::now() < deadline && matches!(self.child.try_wait(), Ok(None)) {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+        self.sweep();
     }
 }
 

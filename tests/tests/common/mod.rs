@@ -5,6 +5,7 @@ pub use tandem_tests::harness::*;
 
 pub const PEER: &str = env!("CARGO_BIN_EXE_tt-peer");
 pub const RELAY: &str = env!("CARGO_BIN_EXE_tt-relay");
+pub const EXEC: &str = env!("CARGO_BIN_EXE_tt-exec");
 
 /// A relay, a creator and its temp dirs.
 pub struct World {

@@ -1,0 +1,653 @@
+//! The room path: room peers reach the node over iroh (`tandem/exec/1`, see
+//! `tandem_shared::exec_wire`), prove their membership with the room's signed statements, and
+//! every run of a room is multicast to every peer of that room connected to the node.
+//!
+//! Who may use the node ([`Access`]): the operator lists interviewer keys and/or organisation
+//! keys; a room is served only if one of its interviewers is listed or carries an unexpired
+//! endorsement by a listed organisation (in the room's signed run settings). Membership and
+//! roles are evaluated with `tandem_room::policy`, the code every peer runs. Candidates and
+//! interviewers may run; spectators only if the room's settings allow it.
+//!
+//! Order: every message of a room goes through one lock that appends it to the room's backlog
+//! (the messages of its runs in flight) and queues it to every watcher, so all watchers see one
+//! order, and a watcher that arrives mid-run gets the backlog first, with no gap or repeat.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tandem_room::exec_access::{verify_endorsement, verify_settings};
+use tandem_room::iroh::endpoint::{Connection, RecvStream, SendStream};
+use tandem_room::iroh::Endpoint;
+use tandem_room::policy::{now_ms, short, Policy};
+use tandem_room::wire::{read_exec_frame, write_exec_frame};
+use tandem_shared::exec::{RunEvent, RunRequest};
+use tandem_shared::exec_wire::{ClientMsg, ExecFrame, ServerMsg, SignedExecSettings, PING_INTERVAL_MS, VERSION};
+use tandem_shared::invite::{to_hex, RoomRef};
+use tandem_shared::room::Role;
+use tandem_shared::room_run::{RoomRunMessage, RunBy, RunKind};
+use tokio::sync::mpsc;
+
+use crate::node::Node;
+
+/// Frames queued per watcher; one that cannot keep up is dropped (it reconnects and gets the
+/// runs in flight again).
+const WATCHER_QUEUE: usize = 8192;
+const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
+/// Rate-limit window.
+const WINDOW: Duration = Duration::from_secs(60);
+
+/// Who may use the node, and how much.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// Hex keys of interviewers allowed directly.
+    pub interviewers: Vec<String>,
+    /// Hex keys of organisations whose endorsements admit interviewers.
+    pub organisations: Vec<String>,
+    /// Runs one member may start per minute.
+    pub runs_per_minute_per_requester: usize,
+    /// Runs one room may start per minute.
+    pub runs_per_minute_per_room: usize,
+}
+
+impl Access {
+    /// Is this room served: one of its interviewers allowed directly or by endorsement?
+    pub fn serves(&self, policy: &Policy, settings: Option<&SignedExecSettings>) -> Result<(), String> {
+        let interviewers: Vec<String> = policy
+            .members()
+            .into_iter()
+            .filter(|m| m.is_admin())
+            .map(|m| m.key)
+            .collect();
+        if interviewers.iter().any(|k| self.interviewers.contains(k)) {
+            return Ok(());
+        }
+        let now = now_ms();
+        if let Some(s) = settings {
+            for e in &s.settings.endorsements {
+                if self.organisations.contains(&e.body.org)
+                    && interviewers.contains(&e.body.interviewer)
+                    && verify_endorsement(e, now).is_ok()
+                {
+                    return Ok(());
+                }
+            }
+        }
+        Err("this execution node does not serve this room: none of its interviewers is allowed by the node's operator (listed, or endorsed by a listed organisation)".into())
+    }
+}
+
+/// Hex SHA-256 over the files (name, NUL, content, NUL each): what the run history records.
+pub fn code_hash(req: &RunRequest) -> String {
+    let mut h = Sha256::new();
+    for f in &req.files {
+        h.update(f.name.as_deref().unwrap_or("").as_bytes());
+        h.update([0]);
+        h.update(f.content.as_bytes());
+        h.update([0]);
+    }
+    to_hex(&h.finalize())
+}
+
+struct Watcher {
+    member: String,
+    tx: mpsc::Sender<Arc<Vec<u8>>>,
+    conn: Connection,
+}
+
+struct RoomEntry {
+    policy: Policy,
+    settings: Option<SignedExecSettings>,
+    watchers: HashMap<u64, Watcher>,
+    /// Encoded messages of the runs in flight, in node order.
+    backlog: Vec<(String, Arc<Vec<u8>>)>,
+    /// Run id → requester.
+    active: HashMap<String, String>,
+    recent_by_member: HashMap<String, VecDeque<Instant>>,
+    recent: VecDeque<Instant>,
+}
+
+impl RoomEntry {
+    fn new(room: RoomRef) -> Self {
+        Self {
+            policy: Policy::new(room),
+            settings: None,
+            watchers: HashMap::new(),
+            backlog: Vec::new(),
+            active: HashMap::new(),
+            recent_by_member: HashMap::new(),
+            recent: VecDeque::new(),
+        }
+    }
+
+    /// Appends to the backlog (while the run is in flight) and queues to every watcher.
+    fn multicast(&mut self, run_id: &str, msg: &RoomRunMessage) {
+        let Ok(bytes) = ExecFrame::Run(msg.clone()).encode() else {
+            return;
+        };
+        let bytes = Arc::new(bytes);
+        if msg.is_final() {
+            self.backlog.retain(|(id, _)| id != run_id);
+            self.active.remove(run_id);
+        } else {
+            self.backlog.push((run_id.to_string(), bytes.clone()));
+        }
+        let mut slow = Vec::new();
+        for (id, w) in &self.watchers {
+            if w.tx.try_send(bytes.clone()).is_err() {
+                slow.push(*id);
+            }
+        }
+        for id in slow {
+            if let Some(w) = self.watchers.remove(&id) {
+                tracing::warn!(member = short(&w.member), "dropping a watcher that cannot keep up");
+                w.conn.close(1u32.into(), b"too slow");
+            }
+        }
+    }
+
+    /// Merges statements and settings; then closes watchers that are no longer members.
+    fn learn(&mut self, statements: Vec<tandem_shared::invite::SignedStatement>, settings: Option<SignedExecSettings>) {
+        let _ = self.policy.merge(statements);
+        if let Some(s) = settings {
+            let newer = self
+                .settings
+                .as_ref()
+                .is_none_or(|cur| s.settings.at_ms >= cur.settings.at_ms);
+            if newer && verify_settings(&self.policy, &s).is_ok() {
+                self.settings = Some(s);
+            }
+        }
+        let gone: Vec<u64> = self
+            .watchers
+            .iter()
+            .filter(|(_, w)| !self.policy.is_member(&w.member))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in gone {
+            if let Some(w) = self.watchers.remove(&id) {
+                if let Ok(b) = ExecFrame::Server(ServerMsg::Refused {
+                    message: "you are no longer a member of this room".into(),
+                })
+                .encode()
+                {
+                    let _ = w.tx.try_send(Arc::new(b));
+                }
+            }
+        }
+    }
+
+    /// May `member` start a run now? Counts it if so.
+    fn check_run(&mut self, member: &str, access: &Access) -> Result<(), String> {
+        let Some(m) = self.policy.member(member) else {
+            return Err(format!("{} is not a member of this room", short(member)));
+        };
+        if m.revoked {
+            return Err(format!("{} was revoked from this room", short(member)));
+        }
+        if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
+            return Err(
+                "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
+            );
+        }
+        let now = Instant::now();
+        let mine = self.recent_by_member.entry(member.to_string()).or_default();
+        while mine.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+            mine.pop_front();
+        }
+        while self.recent.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+            self.recent.pop_front();
+        }
+        if mine.len() >= access.runs_per_minute_per_requester {
+            let wait = WINDOW.saturating_sub(now.duration_since(mine[0])).as_secs() + 1;
+            return Err(format!(
+                "rate limit: you can start at most {} runs per minute; try again in {wait} s",
+                access.runs_per_minute_per_requester
+            ));
+        }
+        if self.recent.len() >= access.runs_per_minute_per_room {
+            let wait = WINDOW.saturating_sub(now.duration_since(self.recent[0])).as_secs() + 1;
+            return Err(format!(
+                "rate limit: this room can start at most {} runs per minute; try again in {wait} s",
+                access.runs_per_minute_per_room
+            ));
+        }
+        mine.push_back(now);
+        self.recent.push_back(now);
+        Ok(())
+    }
+}
+
+struct Inner {
+    node: Node,
+    access: Access,
+    id: String,
+    rooms: Mutex<HashMap<String, Arc<Mutex<RoomEntry>>>>,
+    next_conn: AtomicU64,
+}
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Serves the room path on `endpoint` (whose ALPNs must include `tandem/exec/1`) until the
+/// endpoint closes.
+pub async fn serve(node: Node, endpoint: Endpoint, access: Access) {
+    let inner = Arc::new(Inner {
+        node,
+        access,
+        id: to_hex(endpoint.id().as_bytes()),
+        rooms: Mutex::new(HashMap::new()),
+        next_conn: AtomicU64::new(1),
+    });
+    let mut sessions = tokio::task::JoinSet::new();
+    loop {
+        let incoming = tokio::select! {
+            i = endpoint.accept() => i,
+            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
+        };
+        let Some(incoming) = incoming else { break };
+        let inner = inner.clone();
+        sessions.spawn(async move {
+            let conn = match incoming.await {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::debug!(error = %e, "incoming connection failed");
+                    return;
+                }
+            };
+            if let Err(e) = session(inner, conn).await {
+                tracing::debug!(error = %e, "room session ended");
+            }
+        });
+    }
+}
+
+async fn refuse(conn: &Connection, send: &mut SendStream, message: String) {
+    tracing::info!(peer = short(&to_hex(conn.remote_id().as_bytes())), %message, "refused a room peer");
+    let _ = write_exec_frame(send, &ExecFrame::Server(ServerMsg::Refused { message })).await;
+    let _ = send.finish();
+    let _ = tokio::time::timeout(Duration::from_secs(2), conn.closed()).await;
+    conn.close(0u32.into(), b"refused");
+}
+
+async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
+    let remote = to_hex(conn.remote_id().as_bytes());
+    let (mut send, mut recv) = tokio::time::timeout(HELLO_TIMEOUT, conn.accept_bi())
+        .await
+        .map_err(|_| "no stream opened".to_string())?
+        .map_err(|e| e.to_string())?;
+    let hello = match tokio::time::timeout(HELLO_TIMEOUT, read_exec_frame(&mut recv)).await {
+        Ok(Ok(Some(Ok(ExecFrame::Client(ClientMsg::Hello {
+            room,
+            statements,
+            settings,
+            name,
+        }))))) => (room, statements, settings, name),
+        Ok(Ok(Some(Err(e)))) => {
+            refuse(&conn, &mut send, e.to_string()).await;
+            return Ok(());
+        }
+        Ok(Ok(Some(Ok(_)))) => {
+            refuse(&conn, &mut send, "the first frame must be a hello".into()).await;
+            return Ok(());
+        }
+        _ => return Ok(()),
+    };
+    let (room, statements, settings, name) = hello;
+    if room.id.len() != 32 || room.creator.len() != 64 {
+        refuse(&conn, &mut send, "malformed room reference".into()).await;
+        return Ok(());
+    }
+    let entry = lock(&inner.rooms)
+        .entry(room.id.clone())
+        .or_insert_with(|| Arc::new(Mutex::new(RoomEntry::new(room.clone()))))
+        .clone();
+    // Admission: on a trial copy, so a refused peer changes nothing.
+    let verdict: Result<Role, String> = {
+        let mut e = lock(&entry);
+        if *e.policy.room() != room {
+            Err("another room with that id is served here".into())
+        } else {
+            let mut trial = e.policy.clone();
+            let _ = trial.merge(statements.clone());
+            let trial_settings = settings
+                .clone()
+                .filter(|s| verify_settings(&trial, s).is_ok())
+                .or_else(|| e.settings.clone());
+            let verdict =
+                inner
+                    .access
+                    .serves(&trial, trial_settings.as_ref())
+                    .and_then(|()| match trial.member(&remote) {
+                        None => Err(format!("{} is not a member of this room", short(&remote))),
+                        Some(m) if m.revoked => Err(format!("{} was revoked from this room", short(&remote))),
+                        Some(m) => Ok(m.role),
+                    });
+            if verdict.is_ok() {
+                e.learn(statements, settings);
+            }
+            verdict
+        }
+    };
+    let role = match verdict {
+        Ok(role) => role,
+        Err(message) => {
+            refuse(&conn, &mut send, message).await;
+            return Ok(());
+        }
+    };
+    write_exec_frame(
+        &mut send,
+        &ExecFrame::Server(ServerMsg::Welcome {
+            node: inner.id.clone(),
+            version: VERSION,
+            role,
+        }),
+    )
+    .await
+    .map_err(|e| e.to_string())?;
+    tracing::info!(room = %room.id, peer = short(&remote), ?role, "room peer connected");
+
+    let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(WATCHER_QUEUE);
+    let conn_id = inner.next_conn.fetch_add(1, Ordering::Relaxed);
+    let writer = async move {
+        let mut ping = tokio::time::interval(Duration::from_millis(PING_INTERVAL_MS));
+        let ping_bytes = ExecFrame::Server(ServerMsg::Ping).encode().unwrap_or_default();
+        loop {
+            tokio::select! {
+                b = rx.recv() => {
+                    let Some(b) = b else { break };
+                    if send.write_all(&b).await.is_err() {
+                        break;
+                    }
+                }
+                _ = ping.tick() => {
+                    if send.write_all(&ping_bytes).await.is_err() {
+                        break;
+                    }
+                }
+            }
+        }
+        let _ = send.finish();
+    };
+    let reader = read_loop(
+        &inner,
+        &entry,
+        &room,
+        &remote,
+        &name,
+        conn_id,
+        &conn,
+        tx.clone(),
+        &mut recv,
+    );
+    tokio::select! {
+        _ = writer => {}
+        _ = reader => {}
+    }
+    lock(&entry).watchers.remove(&conn_id);
+    conn.close(0u32.into(), b"bye");
+    tracing::info!(room = %room.id, peer = short(&remote), "room peer left");
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn read_loop(
+    inner: &Arc<Inner>,
+    entry: &Arc<Mutex<RoomEntry>>,
+    room: &RoomRef,
+    remote: &str,
+    name: &str,
+    conn_id: u64,
+    conn: &Connection,
+    tx: mpsc::Sender<Arc<Vec<u8>>>,
+    recv: &mut RecvStream,
+) {
+    let reply = |m: ServerMsg| {
+        if let Ok(b) = ExecFrame::Server(m).encode() {
+            let _ = tx.try_send(Arc::new(b));
+        }
+    };
+    loop {
+        let frame = match read_exec_frame(recv).await {
+            Ok(Some(Ok(ExecFrame::Client(m)))) => m,
+            Ok(Some(Ok(_))) => {
+                reply(ServerMsg::Error {
+                    message: "a peer sends client frames only".into(),
+                });
+                continue;
+            }
+            Ok(Some(Err(e))) => {
+                reply(ServerMsg::Error { message: e.to_string() });
+                continue;
+            }
+            Ok(None) | Err(_) => return,
+        };
+        match frame {
+            ClientMsg::Hello { .. } => reply(ServerMsg::Error {
+                message: "already said hello".into(),
+            }),
+            ClientMsg::Policy { statements } => {
+                let mut e = lock(entry);
+                e.learn(statements, None);
+                if !e.policy.is_member(remote) {
+                    return;
+                }
+            }
+            ClientMsg::Settings { settings } => lock(entry).learn(Vec::new(), Some(settings)),
+            ClientMsg::Watch => {
+                let mut e = lock(entry);
+                for (_, b) in &e.backlog {
+                    if tx.try_send(b.clone()).is_err() {
+                        return;
+                    }
+                }
+                e.watchers.insert(
+                    conn_id,
+                    Watcher {
+                        member: remote.to_string(),
+                        tx: tx.clone(),
+                        conn: conn.clone(),
+                    },
+                );
+            }
+            ClientMsg::Run {
+                request_id,
+                kind,
+                request,
+            } => start_run(inner, entry, room, remote, name, &tx, request_id, kind, request),
+            ClientMsg::Cancel { run_id } => {
+                let allowed = {
+                    let e = lock(entry);
+                    match e.active.get(&run_id) {
+                        None => Err(format!("no run {run_id} in flight in this room")),
+                        Some(by) if by == remote => Ok(()),
+                        Some(_) if e.policy.member(remote).is_some_and(|m| m.is_admin()) => Ok(()),
+                        Some(_) => Err("only the member who started a run or an interviewer can cancel it".into()),
+                    }
+                };
+                match allowed {
+                    Ok(()) => {
+                        inner.node.cancel(&run_id);
+                    }
+                    Err(message) => reply(ServerMsg::Error { message }),
+                }
+            }
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn start_run(
+    inner: &Arc<Inner>,
+    entry: &Arc<Mutex<RoomEntry>>,
+    room: &RoomRef,
+    remote: &str,
+    name: &str,
+    tx: &mpsc::Sender<Arc<Vec<u8>>>,
+    request_id: String,
+    kind: RunKind,
+    mut request: RunRequest,
+) {
+    let reject = |message: String| {
+        tracing::info!(room = %room.id, peer = short(remote), %message, "run refused");
+        if let Ok(b) = ExecFrame::Run(RoomRunMessage::RunRejected {
+            request_id: request_id.clone(),
+            message,
+        })
+        .encode()
+        {
+            let _ = tx.try_send(Arc::new(b));
+        }
+    };
+    if let Err(m) = lock(entry).check_run(remote, &inner.access) {
+        return reject(m);
+    }
+    // Runs of a room share its turn in the fair queue, whatever the request says.
+    request.room = Some(room.id.clone());
+    let requester = format!("{remote} (room {})", room.id);
+    let mut handle = match inner.node.submit(&request, &requester) {
+        Ok(h) => h,
+        Err(e) => return reject(e.to_string()),
+    };
+    let run_id = handle.job_id.clone();
+    let accepted = RoomRunMessage::RunAccepted {
+        run_id: run_id.clone(),
+        request_id,
+        by: RunBy {
+            member: remote.to_string(),
+            name: name.chars().take(64).collect(),
+        },
+        kind,
+        language: request.language.clone(),
+        code_hash: code_hash(&request),
+        at_ms: now_ms(),
+    };
+    {
+        let mut e = lock(entry);
+        e.active.insert(run_id.clone(), remote.to_string());
+        e.multicast(&run_id, &accepted);
+        // The requester hears its answer even if it does not watch.
+        if !e.watchers.values().any(|w| w.tx.same_channel(tx)) {
+            if let Ok(b) = ExecFrame::Run(accepted).encode() {
+                let _ = tx.try_send(Arc::new(b));
+            }
+        }
+    }
+    let entry = entry.clone();
+    // The run belongs to the room, not to the requester's connection: it goes on if they leave.
+    tokio::spawn(async move {
+        let mut ended = false;
+        while let Some(event) = handle.events.recv().await {
+            let last = matches!(event, RunEvent::Finished { .. } | RunEvent::Error { .. });
+            lock(&entry).multicast(
+                &run_id,
+                &RoomRunMessage::Event {
+                    run_id: run_id.clone(),
+                    event,
+                },
+            );
+            if last {
+                ended = true;
+                break;
+            }
+        }
+        if !ended {
+            lock(&entry).multicast(
+                &run_id,
+                &RoomRunMessage::Event {
+                    run_id: run_id.clone(),
+                    event: RunEvent::Error {
+                        message: "the run ended without a verdict".into(),
+                    },
+                },
+            );
+        }
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tandem_room::exec_access::{make_endorsement, sign_settings};
+    use tandem_room::identity::key_hex;
+    use tandem_room::iroh::SecretKey;
+    use tandem_shared::exec_wire::{ExecSettings, ExecTicket};
+    use tandem_shared::invite::PeerAddr;
+
+    fn room() -> (SecretKey, Policy) {
+        let creator = SecretKey::generate();
+        let r = RoomRef {
+            id: "ef".repeat(16),
+            creator: key_hex(&creator.public()),
+        };
+        (creator, Policy::new(r))
+    }
+
+    fn access() -> Access {
+        Access {
+            runs_per_minute_per_requester: 2,
+            runs_per_minute_per_room: 3,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_room_is_served_for_a_listed_or_endorsed_interviewer_only() {
+        let (creator, policy) = room();
+        let mut a = access();
+        assert!(a.serves(&policy, None).unwrap_err().contains("does not serve"));
+        a.interviewers.push(key_hex(&creator.public()));
+        a.serves(&policy, None).unwrap();
+
+        let org = SecretKey::generate();
+        let mut b = access();
+        b.organisations.push(key_hex(&org.public()));
+        let settings = |endorsements| {
+            sign_settings(
+                &creator,
+                ExecSettings {
+                    room: policy.room().clone(),
+                    ticket: ExecTicket(PeerAddr {
+                        id: key_hex(&org.public()),
+                        relay: None,
+                        addrs: vec![],
+                    })
+                    .encode(),
+                    spectators_may_run: false,
+                    endorsements,
+                    at_ms: 1,
+                },
+            )
+        };
+        let good = settings(vec![make_endorsement(&org, &key_hex(&creator.public()), 4_000_000_000)]);
+        b.serves(&policy, Some(&good)).unwrap();
+        let expired = settings(vec![make_endorsement(&org, &key_hex(&creator.public()), 1)]);
+        assert!(b.serves(&policy, Some(&expired)).is_err());
+        let other_org = settings(vec![make_endorsement(
+            &SecretKey::generate(),
+            &key_hex(&creator.public()),
+            4_000_000_000,
+        )]);
+        assert!(b.serves(&policy, Some(&other_org)).is_err());
+    }
+
+    #[test]
+    fn strangers_are_refused_and_rate_limits_speak_clearly() {
+        let (creator, policy) = room();
+        let mut e = RoomEntry::new(policy.room().clone());
+        let a = access();
+        assert!(e
+            .check_run(&key_hex(&SecretKey::generate().public()), &a)
+            .unwrap_err()
+            .contains("not a member"));
+        let me = key_hex(&creator.public());
+        e.check_run(&me, &a).unwrap();
+        e.check_run(&me, &a).unwrap();
+        let err = e.check_run(&me, &a).unwrap_err();
+        assert!(err.contains("at most 2 runs per minute"), "{err}");
+    }
+}
