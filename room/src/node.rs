@@ -485,6 +485,8 @@ impl Room {
         lock(&self.inner.tasks).spawn(async move { me.maintain().await });
         let me = self.clone();
         lock(&self.inner.tasks).spawn(async move { me.flush_local().await });
+        let me = self.clone();
+        lock(&self.inner.tasks).spawn(async move { crate::runs::supervise(me).await });
     }
 
     /// Signs and sends local edits. A lone keystroke is signed and sent as soon as this task
@@ -515,7 +517,6 @@ impl Room {
                 }
             }
         }
-        lock(&self.inner.tasks).spawn(async move { crate::runs::supervise(me).await });
     }
 
     pub(crate) fn endpoint(&self) -> &Endpoint {
@@ -553,21 +554,6 @@ impl Room {
 
     pub(crate) fn notify(&self) {
         self.inner.changed.send_modify(|v| *v = v.wrapping_add(1));
-    }
-
-    /// Whether [`Room::close`] was called.
-    pub(crate) fn is_closed(&self) -> bool {
-        lock(&self.inner.state).closed
-    }
-
-    /// Sends a frame this peer made to every connected peer (local clients, `local.rs`).
-    pub(crate) fn broadcast_frame(&self, frame: &Frame) -> Result<(), RoomError> {
-        let bytes = Arc::new(frame.encode()?);
-        let mut st = lock(&self.inner.state);
-        broadcast(&mut st, &bytes, None);
-        drop(st);
-        self.notify();
-        Ok(())
     }
 
     /// A receiver that changes whenever anything in the room does.
