@@ -390,12 +390,7 @@ async fn handle_frame(
             vec![]
         }
         MSG_RUN => match decode_json(&bytes[n..]) {
-            Some(msg) => runs
-                .from_client(msg)
-                .await
-                .iter()
-                .map(|m| encode_json(MSG_RUN, m))
-                .collect(),
+            Some(msg) => runs.from_client(msg).iter().map(|m| encode_json(MSG_RUN, m)).collect(),
             None => {
                 metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
                 vec![]

@@ -325,7 +325,7 @@ fn malformed_and_oversized_frames_leave_the_relay_serving() {
     // Still the same session, still converging.
     web.insert(0, "still here");
     a.wait_text(F, "still here");
-    // A run request gets a clear refusal in this build (runs come with the run wiring).
+    // A run request in a room without an execution node gets a clear refusal.
     web.cmd(json!({"cmd": "raw", "hex": hex(&encode(100, &json!({"type": "run_request", "request_id": "r1", "kind": "run", "request": {"language": "python", "files": [], "room": a.room_id()}})))}));
     eventually("the run to be refused", || {
         let r = web.cmd(json!({"cmd": "runs"}))["runs"].clone();
@@ -333,7 +333,7 @@ fn malformed_and_oversized_frames_leave_the_relay_serving() {
             r.iter().any(|m| {
                 m["type"] == "run_rejected"
                     && m["request_id"] == "r1"
-                    && m["message"].as_str().unwrap_or("").contains("not available")
+                    && m["message"].as_str().unwrap_or("").contains("no execution node")
             })
         })
     });
@@ -368,6 +368,115 @@ fn a_browser_vanishing_mid_edit_loses_nothing_that_reached_the_relay() {
     web.insert(15, " — and this too");
     web.cmd(json!({"cmd": "disconnect"}));
     a.wait_text(F, "typed then gone — and this too");
+}
+
+/// Type-100 messages a stock client collected so far.
+fn runs_seen(web: &mut Web) -> Vec<Value> {
+    web.cmd(json!({"cmd": "runs"}))["runs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+fn run_request(request_id: &str, code: &str) -> Vec<u8> {
+    encode(
+        100,
+        &json!({"type": "run_request", "request_id": request_id, "kind": "run",
+                "request": {"language": "python", "files": [{"name": "main.py", "content": code}], "stdin": ""}}),
+    )
+}
+
+#[test]
+fn runs_travel_over_the_bridge_to_every_client_and_peer() {
+    let mut w = World::new();
+    let mut a = w.create("a");
+    let node_dir = w.dir("exec");
+    let node = ExecNode::start(EXEC, &node_dir, &[&a.id], "").expect("exec node");
+    a.cmd(json!({"cmd": "set_exec_node", "ticket": node.ticket}));
+    let room = a.room_id();
+    let (cand, _) = a.invite("candidate", true, 3600);
+    let (spec, _) = a.invite("spectator", false, 3600);
+    let mut candidate = Web::connect(&w.relay, &room, Some(&token(&cand)));
+    let mut spectator = Web::connect(&w.relay, &room, Some(&token(&spec)));
+    candidate.wait_connected();
+    spectator.wait_connected();
+
+    // The candidate's browser runs; both browsers and the desktop-side peer see the same output.
+    let code = "for i in range(5):\n    print(f'web line {i}', flush=True)\n";
+    candidate.cmd(json!({"cmd": "raw", "hex": hex(&run_request("web-1", code))}));
+    let mut run_id = String::new();
+    eventually("the candidate's run to finish in the candidate's browser", || {
+        let runs = runs_seen(&mut candidate);
+        if let Some(acc) = runs
+            .iter()
+            .find(|m| m["type"] == "run_accepted" && m["request_id"] == "web-1")
+        {
+            run_id = acc["run_id"].as_str().unwrap_or_default().to_string();
+        }
+        !run_id.is_empty()
+            && runs
+                .iter()
+                .any(|m| m["type"] == "finished" && m["run_id"] == json!(run_id))
+    });
+    let expected: String = (0..5).map(|i| format!("web line {i}\n")).collect();
+    let output_of = |msgs: &[Value]| -> String {
+        msgs.iter()
+            .filter(|m| m["type"] == "output" && m["run_id"] == json!(run_id))
+            .map(|m| m["data"].as_str().unwrap_or_default())
+            .collect()
+    };
+    let mine = runs_seen(&mut candidate);
+    assert_eq!(output_of(&mine), expected);
+    let last = mine.iter().rfind(|m| m["run_id"] == json!(run_id)).unwrap();
+    assert_eq!(last["result"]["verdict"], "ok", "{last}");
+    eventually("the spectator's browser to see the whole run", || {
+        let theirs = runs_seen(&mut spectator);
+        theirs
+            .iter()
+            .any(|m| m["type"] == "finished" && m["run_id"] == json!(run_id))
+            && output_of(&theirs) == expected
+    });
+    let log = a.cmd(json!({"cmd": "run_log", "run_id": run_id, "wait": true, "timeout_ms": 80000}));
+    let at_peer: String = log["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["type"] == "output")
+        .map(|m| m["data"].as_str().unwrap_or_default())
+        .collect();
+    assert_eq!(at_peer, expected);
+
+    // A spectator may not run: a clear refusal for that request, to that browser alone.
+    spectator.cmd(json!({"cmd": "raw", "hex": hex(&run_request("web-2", "print(1)"))}));
+    eventually("the spectator's refusal", || {
+        runs_seen(&mut spectator)
+            .iter()
+            .any(|m| m["type"] == "run_rejected" && m["request_id"] == "web-2")
+    });
+    let refusals: Vec<Value> = runs_seen(&mut spectator)
+        .into_iter()
+        .filter(|m| m["type"] == "run_rejected")
+        .collect();
+    assert_eq!(refusals.len(), 1, "one refusal, not one per path: {refusals:?}");
+    assert!(!runs_seen(&mut candidate)
+        .iter()
+        .any(|m| m["type"] == "run_rejected" && m["request_id"] == "web-2"));
+
+    // A malformed request is refused with the reason; the socket stays up.
+    let bad = encode(
+        100,
+        &json!({"type": "run_request", "request_id": "web-3", "request": {"files": 7}}),
+    );
+    candidate.cmd(json!({"cmd": "raw", "hex": hex(&bad)}));
+    eventually("the malformed request's refusal", || {
+        runs_seen(&mut candidate).iter().any(|m| {
+            m["type"] == "run_rejected"
+                && m["request_id"] == "web-3"
+                && m["message"].as_str().is_some_and(|s| s.contains("malformed"))
+        })
+    });
+    candidate.insert(0, "still here");
+    a.wait_text(F, "still here");
 }
 
 fn encode(kind: u64, body: &Value) -> Vec<u8> {
