@@ -1,7 +1,10 @@
-// A stand-in relay for development and browser tests: serves ui/dist and speaks y-websocket at
-// /yjs/<room-id>?invite=<token>, plus the Tandem message types proposed in docs/ui.md (100
-// tandem-run, 101 tandem-control). It is the executable form of that proposal for whoever
-// builds `tandem-relay`; it is NOT the relay (no peers, no signatures, no persistence).
+// A stand-in relay: a test fixture, NOT the relay. It serves ui/dist and speaks y-websocket at
+// /yjs/<room-id>?invite=<token> plus Tandem's message types (100 tandem-run, 101
+// tandem-control, docs/ui.md) from one in-memory Y.Doc: no peers, no signatures, no persistence.
+// Two uses only: the unit tests of the browser transport (src/room/websocket.test.ts), which
+// need a server on loopback without the Rust build; and the baseline that e2e/web.mjs measures
+// keystroke→paint against (the same browsers without peers in between). Everything a user
+// meets runs through `tandem-relay`, tested by e2e/web.mjs and tests/tests/web.rs.
 //
 // Invites are fixed tokens: `interviewer`, `candidate`, `spectator` (role = token). Runs go to a
 // real execution node when TANDEM_EXEC_URL is set (its SSE endpoint /api/tandem/v1/runs),

@@ -6,13 +6,14 @@
 // docs/screenshots/. Prints keystroke-in-A → painted-in-B and load-to-editable (never asserted)
 // and a closing `test result:` line in cargo's format for scripts/test.sh.
 //
-// Runs are not wired through the relay yet (notes/runapi.md); e2e/collab.mjs covers them
-// against the stand-in relay until then.
+// Runs go through the relay too: a real `tandem-exec` (Podman sandboxes) named by the peer, Run
+// clicked in the candidate's browser, the output in both browsers' consoles and at the peer.
 //
-// Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer && node e2e/web.mjs
+// Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer -p tandem-exec -p tandem-agent \
+//        && node e2e/web.mjs
 //   (binaries from $TANDEM_BIN_DIR, else $CARGO_TARGET_DIR/debug, else ../target/debug)
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -33,7 +34,8 @@ const bin = (name) => {
 const tmp = mkdtempSync(join(tmpdir(), "tandem-e2e-web-"));
 const children = [];
 const cleanup = () => {
-  for (const c of children) c.kill("SIGKILL");
+  // The execution node stops gracefully (it removes its sandboxes); the rest just go.
+  for (const c of children) c.kill(c.graceful ? "SIGINT" : "SIGKILL");
   rmSync(tmp, { recursive: true, force: true });
 };
 process.on("exit", cleanup);
@@ -98,6 +100,11 @@ const { relay_url: base } = await relay.next((v) => v.relay_url);
 const peer = jsonChild(bin("tandem-peer"), ["--data", join(tmp, "peer"), "--relay", base, "--name", "Pat Peer", "create"]);
 const ready = await peer.next((v) => v.event === "ready");
 const roomId = ready.room.id;
+// The room's execution node: serves rooms of this interviewer (the peer), no warm pool.
+writeFileSync(join(tmp, "exec.toml"), `node_id = "e2e-web"\npool_floor = 0\npool_ceiling = 0\n`);
+const exec = jsonChild(bin("tandem-exec"), ["--config", join(tmp, "exec.toml"), "serve", "--http", "127.0.0.1:0", "--data", join(tmp, "exec"), "--allow-interviewer", ready.id]);
+exec.child.graceful = true;
+const { ticket } = await exec.next((v) => v.ticket);
 // The peer prints each invite as a web link on its relay too: that is what a browser opens.
 const webLink = async (role, canEdit = true) => (await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 })).web;
 
@@ -167,6 +174,23 @@ try {
     return false;
   };
   check(await peerHas((t) => t.includes("import")), "the headless peer has the template the browser seeded");
+
+  // Run through the relay: the interviewer (the peer) names the execution node, the candidate's
+  // browser clicks Run, both consoles stream the same output, and the peer gets it too.
+  await peer.send({ cmd: "set_exec_node", ticket });
+  await peer.send({ cmd: "insert", file: "main.py", pos: 0, text: 'print("web" + "-run-" + str(6 * 7))\n' });
+  await b.p.waitForSelector(".monaco-editor .view-lines >> text=-run-", { timeout: 30_000 });
+  await b.p.getByTestId("run-button").click();
+  for (const [who, p] of [["A", a.p], ["B", b.p]]) {
+    await p.waitForSelector("[data-testid=console] [data-testid=run-status] >> text=OK", { timeout: 90_000 });
+    const out = await p.locator("[data-testid=xterm]").innerText();
+    check(out.includes("web-run-42") && out.includes("Hello, Tandem!"), `${who}'s console shows the run's output from the real execution node`);
+  }
+  const runIds = (await peer.send({ cmd: "runs" })).runs;
+  const log = await peer.send({ cmd: "run_log", run_id: runIds[runIds.length - 1], wait: true, timeout_ms: 60_000 });
+  const peerOut = log.messages.filter((m) => m.type === "output").map((m) => m.data).join("");
+  check(runIds.length === 1 && peerOut.includes("web-run-42"), "the headless peer got the same run");
+  await a.p.screenshot({ path: join(shots, "relay-run-interviewer.png") });
 
   // Concurrent edits in both browsers, and one from the peer.
   await a.p.click(".monaco-editor .view-lines");
@@ -252,6 +276,8 @@ try {
   const ph = await open("Pia Phone", await webLink("spectator", false), { viewport: { width: 390, height: 844 }, wait: false });
   await ph.p.waitForSelector("[data-layout=phone]", { timeout: 60_000 });
   check((await ph.p.locator("[role=tab]").count()) >= 3, "phone viewport shows Problem / Code / Console tabs");
+  await ph.p.waitForSelector("[data-testid=run-button]", { state: "attached", timeout: 30_000 });
+  check(await ph.p.isDisabled("[data-testid=run-button]"), "a spectator's Run is disabled");
   await ph.p.waitForSelector(".monaco-editor .view-lines >> text=package main", { timeout: 60_000 });
   await ph.p.screenshot({ path: join(shots, "relay-phone-spectator.png") });
 
@@ -306,6 +332,13 @@ try {
 } finally {
   await browser.close();
 }
+// Let the execution node remove its sandboxes before we go (scripts/test.sh checks for leftovers).
+exec.child.kill("SIGINT");
+await new Promise((r) => {
+  if (exec.child.exitCode !== null) return r();
+  exec.child.once("exit", r);
+  setTimeout(r, 20_000);
+});
 console.log(`test result: ${failures.length ? "FAILED" : "ok"}. ${passed} passed; ${failures.length} failed`);
 if (failures.length) console.error(failures.join("\n"));
 cleanup();
