@@ -26,7 +26,7 @@ use tandem_shared::room::Role;
 
 use crate::metrics;
 use crate::runs;
-use crate::sessions::{SessionKey, Sessions};
+use crate::sessions::{AcquireError, SessionKey, Sessions};
 
 /// Largest frame a browser may send (the room's own frame limit, minus framing). Larger ones
 /// close the socket with 1009 and a reason.
@@ -218,10 +218,15 @@ async fn serve_inner(ws: WebSocket, req: Request, sessions: Arc<Sessions>) {
         let reason = format!("the invite expired at {} (unix seconds)", invite.body.expires_at);
         return refuse(ws, CLOSE_INVALID_INVITE, &reason).await;
     }
-    let (member, node) = match sessions.acquire(&key).await {
+    let (member, node) = match sessions.acquire(&key, &req.room_id).await {
         Ok(x) => x,
+        Err(e @ (AcquireError::RelayFull(_) | AcquireError::RoomFull(_))) => {
+            tracing::info!(room = %req.room_id, "{e}");
+            metrics::BRIDGE_REFUSED.fetch_add(1, Ordering::Relaxed);
+            return close(ws, CLOSE_TRY_AGAIN, &e.to_string()).await;
+        }
         Err(e) => {
-            tracing::warn!(error = %format!("{e:#}"), "could not start a session peer");
+            tracing::warn!(error = %e, "could not start a session peer");
             return close(ws, CLOSE_TRY_AGAIN, "the relay could not start a room peer; retrying").await;
         }
     };

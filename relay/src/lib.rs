@@ -90,6 +90,16 @@ struct Args {
     /// (default: a fresh temporary directory with --dev, /var/lib/tandem-relay/web otherwise).
     #[arg(long, env = "TANDEM_RELAY_WEB_DATA")]
     web_data: Option<PathBuf>,
+    /// Most browser sessions (each is a room peer in this process) the relay serves at once;
+    /// beyond it a new browser is told to try again later (close 1013).
+    #[arg(long, default_value_t = 256)]
+    max_web_sessions: usize,
+    /// Most browser sessions one room may have on this relay at once.
+    #[arg(long, default_value_t = 64)]
+    max_web_sessions_per_room: usize,
+    /// Days after which a browser member's directory under --web-data is deleted when unused.
+    #[arg(long, default_value_t = 30)]
+    web_data_keep_days: u64,
     /// Plain-HTTP address for the web client when the relay itself serves HTTPS (put a TLS proxy
     /// in front). With --dev the web client shares the relay's HTTP address.
     #[arg(long, env = "TANDEM_RELAY_WEB_ADDR")]
@@ -242,7 +252,22 @@ async fn run() -> Result<()> {
         }
         None => PathBuf::from("/var/lib/tandem-relay/web"),
     };
-    let sessions = sessions::Sessions::new(web_data, relay_url.clone(), acl.a_token(), acl.clone())?;
+    let limits = sessions::Limits {
+        total: args.max_web_sessions,
+        per_room: args.max_web_sessions_per_room,
+    };
+    let sessions = sessions::Sessions::new(web_data, relay_url.clone(), acl.a_token(), acl.clone(), limits)?;
+    let keep = std::time::Duration::from_secs(args.web_data_keep_days.saturating_mul(24 * 3600));
+    let pruner = {
+        let sessions = sessions.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+            loop {
+                every.tick().await;
+                sessions.prune(keep).await;
+            }
+        })
+    };
 
     let mut web_url = None;
     let web_task = if let Some(front) = front {
@@ -282,6 +307,7 @@ async fn run() -> Result<()> {
     tracing::info!("shutting down");
     admin_task.abort();
     web_task.abort();
+    pruner.abort();
     sessions.shutdown().await;
     server.shutdown().await.ok();
     if let Some(d) = temp_web_data {

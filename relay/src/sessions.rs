@@ -17,6 +17,11 @@
 //!
 //! A node lives while one of its sockets is open, plus [`GRACE`] after the last one closes, so a
 //! reload does not rejoin and the node has time to hand its last edits to the other peers.
+//!
+//! Each node costs an iroh endpoint, a sled store and a room's documents in memory, so their
+//! number is capped ([`Limits`]): per relay, and per room so that one busy (or hostile) room
+//! cannot take every slot. A browser over a cap is told to try again later (close 1013); members
+//! whose node already runs (a second tab, a reload) are never refused.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -32,6 +37,37 @@ use crate::access::Acl;
 
 /// How long a session's node outlives its last socket.
 pub const GRACE: Duration = Duration::from_secs(20);
+
+/// Caps on the session nodes (`tandem-relay --max-web-sessions`, `--max-web-sessions-per-room`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub total: usize,
+    pub per_room: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            total: 256,
+            per_room: 64,
+        }
+    }
+}
+
+/// Members' directories under `--web-data` unused for this long are deleted
+/// (`--web-data-keep-days`); a member who returns later simply joins afresh with a valid invite.
+pub const DEFAULT_KEEP: Duration = Duration::from_secs(30 * 24 * 3600);
+
+/// Why a browser session got no room peer.
+#[derive(Debug, thiserror::Error)]
+pub enum AcquireError {
+    #[error("the relay already serves {0} browser sessions, its limit; try again later")]
+    RelayFull(usize),
+    #[error("this room already has {0} browser sessions on this relay, its limit; try again later")]
+    RoomFull(usize),
+    #[error("starting the session's room peer: {0:#}")]
+    Start(anyhow::Error),
+}
 
 /// Who a browser session is.
 pub struct SessionKey {
@@ -62,6 +98,7 @@ impl SessionKey {
 
 struct Entry {
     node: Arc<Node>,
+    room: String,
     users: usize,
     generation: u64,
 }
@@ -75,11 +112,18 @@ pub struct Sessions {
     acl: Arc<Acl>,
     active: Mutex<HashMap<String, Entry>>,
     next_generation: std::sync::atomic::AtomicU64,
+    limits: Limits,
 }
 
 impl Sessions {
     /// `dir` holds the relay's bridge secret and one directory per stable member.
-    pub fn new(dir: PathBuf, relay_url: String, relay_token: Option<String>, acl: Arc<Acl>) -> Result<Arc<Self>> {
+    pub fn new(
+        dir: PathBuf,
+        relay_url: String,
+        relay_token: Option<String>,
+        acl: Arc<Acl>,
+        limits: Limits,
+    ) -> Result<Arc<Self>> {
         std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let secret = load_or_create_secret(&dir.join("bridge.secret"))?;
         Ok(Arc::new(Self {
@@ -90,6 +134,7 @@ impl Sessions {
             acl,
             active: Mutex::new(HashMap::new()),
             next_generation: Default::default(),
+            limits,
         }))
     }
 
@@ -103,8 +148,9 @@ impl Sessions {
         self.dir.join("members").join(id).join("rooms.sled").exists()
     }
 
-    /// The node for `key`, started if needed. Pair every call with [`Sessions::release`].
-    pub async fn acquire(self: &Arc<Self>, key: &SessionKey) -> Result<(String, Arc<Node>)> {
+    /// The node for `key` (a member of `room`), started if needed and within the limits. Pair
+    /// every successful call with [`Sessions::release`].
+    pub async fn acquire(self: &Arc<Self>, key: &SessionKey, room: &str) -> Result<(String, Arc<Node>), AcquireError> {
         let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());
         let mut active = self.active.lock().await;
         if let Some(e) = active.get_mut(&id) {
@@ -112,8 +158,31 @@ impl Sessions {
             e.generation = self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
             return Ok((id, e.node.clone()));
         }
-        let dir = self.dir.join("members").join(&id);
+        if active.len() >= self.limits.total {
+            return Err(AcquireError::RelayFull(self.limits.total));
+        }
+        if active.values().filter(|e| e.room == room).count() >= self.limits.per_room {
+            return Err(AcquireError::RoomFull(self.limits.per_room));
+        }
+        let node = self.start_node(key, &id).await.map_err(AcquireError::Start)?;
+        active.insert(
+            id.clone(),
+            Entry {
+                node: node.clone(),
+                room: room.to_string(),
+                users: 1,
+                generation: self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            },
+        );
+        crate::metrics::BRIDGE_NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok((id, node))
+    }
+
+    async fn start_node(&self, key: &SessionKey, id: &str) -> Result<Arc<Node>> {
+        let dir = self.dir.join("members").join(id);
         std::fs::create_dir_all(&dir)?;
+        // The directory's mtime says when the member was last here (see `prune`).
+        let _ = std::fs::File::open(&dir).and_then(|f| f.set_modified(std::time::SystemTime::now()));
         write_private(
             &dir.join(tandem_room::identity::KEY_FILE),
             tandem_shared::invite::to_hex(&key.key.to_bytes()).as_bytes(),
@@ -122,17 +191,9 @@ impl Sessions {
         let mut config = NodeConfig::new(&dir);
         config.relay_url = Some(self.relay_url.clone());
         config.relay_token = self.relay_token.clone();
-        let node = Arc::new(Node::start(config).await.context("starting the session's room peer")?);
-        active.insert(
-            id.clone(),
-            Entry {
-                node: node.clone(),
-                users: 1,
-                generation: self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
-            },
-        );
-        crate::metrics::BRIDGE_NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok((id, node))
+        Ok(Arc::new(
+            Node::start(config).await.context("starting the session's room peer")?,
+        ))
     }
 
     /// One socket of member `id` closed; its node stops [`GRACE`] after the last one.
@@ -169,6 +230,32 @@ impl Sessions {
             Ok(node) => node.shutdown().await,
             Err(node) => drop(node), // still borrowed by a closing socket; its Drop closes the rooms
         }
+    }
+
+    /// Deletes the directories of members not seen for `keep` whose node is not running; returns
+    /// how many. Why: every invite × browser leaves one (its sled state lets a returning member
+    /// resync cheaply), and without this a long-running relay's disk only grows.
+    pub async fn prune(&self, keep: Duration) -> usize {
+        let Ok(entries) = std::fs::read_dir(self.dir.join("members")) else {
+            return 0;
+        };
+        let active = self.active.lock().await;
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for e in entries.flatten() {
+            let id = e.file_name().to_string_lossy().into_owned();
+            let old = e
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > keep);
+            if old && !active.contains_key(&id) && std::fs::remove_dir_all(e.path()).is_ok() {
+                removed += 1;
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "removed the web-data of members not seen for a while");
+        }
+        removed
     }
 
     /// Stops every session node (relay shutdown).
@@ -210,6 +297,29 @@ fn write_private(path: &std::path::Path, bytes: &[u8]) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn prune_removes_only_members_unseen_for_long_enough() {
+        let dir = std::env::temp_dir().join(format!("tandem-relay-prune-{}", rand::random::<u64>()));
+        let acl = Arc::new(Acl::new(&[], &[]).unwrap());
+        let s = Sessions::new(dir.clone(), "http://127.0.0.1:1".into(), None, acl, Limits::default()).unwrap();
+        let members = dir.join("members");
+        for id in ["old", "recent"] {
+            std::fs::create_dir_all(members.join(id)).unwrap();
+            std::fs::write(members.join(id).join("rooms.sled"), b"x").unwrap();
+        }
+        let long_ago = std::time::SystemTime::now() - Duration::from_secs(3600);
+        std::fs::File::open(members.join("old"))
+            .unwrap()
+            .set_modified(long_ago)
+            .unwrap();
+        assert_eq!(s.prune(Duration::from_secs(600)).await, 1);
+        assert!(!members.join("old").exists());
+        assert!(members.join("recent").exists());
+        // The secret is not a member's directory: it stays.
+        assert!(dir.join("bridge.secret").exists());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn derived_keys_are_stable_per_browser_and_invite() {

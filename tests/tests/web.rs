@@ -370,6 +370,49 @@ fn a_browser_vanishing_mid_edit_loses_nothing_that_reached_the_relay() {
     a.wait_text(F, "typed then gone — and this too");
 }
 
+#[test]
+fn browser_sessions_beyond_the_relays_limits_are_told_to_try_again() {
+    let mut w = World {
+        relay: Relay::start_with(RELAY, &["--max-web-sessions", "3", "--max-web-sessions-per-room", "2"])
+            .expect("relay"),
+        dirs: Vec::new(),
+    };
+    let mut a = w.create("a");
+    let room = a.room_id();
+    let links: Vec<String> = (0..3).map(|_| token(&a.invite("candidate", true, 3600).0)).collect();
+    let mut first = Web::connect(&w.relay, &room, Some(&links[0]));
+    let mut second = Web::connect(&w.relay, &room, Some(&links[1]));
+    first.wait_connected();
+    second.wait_connected();
+    // A third member of the same room is over the per-room cap: 1013 with the reason.
+    let mut third = Web::connect(&w.relay, &room, Some(&links[2]));
+    let (code, reason) = third.wait_closed();
+    assert_eq!(code, 1013, "{reason}");
+    assert!(reason.contains("this room already has 2"), "{reason}");
+    // A second tab of a member already in is not a new session: never refused.
+    let mut again = Web::connect(&w.relay, &room, Some(&links[0]));
+    again.wait_connected();
+    // Another room still fits under the relay's cap of 3; a fourth session anywhere does not.
+    let mut b = w.create("b");
+    let mut other = Web::connect(
+        &w.relay,
+        &b.room_id(),
+        Some(&token(&b.invite("candidate", true, 3600).0)),
+    );
+    other.wait_connected();
+    let mut fourth = Web::connect(
+        &w.relay,
+        &b.room_id(),
+        Some(&token(&b.invite("candidate", true, 3600).0)),
+    );
+    let (code, reason) = fourth.wait_closed();
+    assert_eq!(code, 1013, "{reason}");
+    assert!(reason.contains("already serves 3 browser sessions"), "{reason}");
+    // Those inside keep working.
+    first.insert(0, "still served");
+    a.wait_text(F, "still served");
+}
+
 /// Type-100 messages a stock client collected so far.
 fn runs_seen(web: &mut Web) -> Vec<Value> {
     web.cmd(json!({"cmd": "runs"}))["runs"]
