@@ -7,6 +7,13 @@ import { settingsStore, useSettings } from "./state/settings";
 
 initI18n(settingsStore.get().uiLanguage || undefined);
 
+// Start fetching and compiling Monaco (the largest chunk) now, in parallel with React's first
+// render, instead of when the editor pane mounts: it is on the path to "editable" of every room.
+// The editor pane's lazy import gets the same module.
+if (location.pathname.startsWith("/room/") || new URLSearchParams(location.search).has("demo")) {
+  void import("./editor/MonacoEditor");
+}
+
 /** Applies the UI theme to <html> so Tailwind's `dark:` variants and native controls follow. */
 function ThemeRoot() {
   const { theme } = useSettings();

@@ -1,5 +1,5 @@
 /** The console: the shown run's live output, its verdict and figures, and this user's stdin. */
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { useRoom } from "../state/room";
 import type { RunsState } from "../state/runs";
@@ -10,6 +10,26 @@ import { Button } from "./ui";
 
 const XTerm = lazy(() => import("./XTerm"));
 
+/**
+ * True once the main thread has been idle (or after `timeoutMs`). Why: the terminal is ~330 kB
+ * of JavaScript nobody needs before the first run, and parsing it while Monaco loads delays the
+ * moment the editor becomes editable (the figure that matters when a room opens). Output that
+ * arrives earlier is kept in state and drawn when the terminal mounts.
+ */
+function useAfterIdle(timeoutMs = 2000): boolean {
+  const [idle, setIdle] = useState(false);
+  useEffect(() => {
+    const w = window as Window & { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number; cancelIdleCallback?: (id: number) => void };
+    if (w.requestIdleCallback && w.cancelIdleCallback) {
+      const id = w.requestIdleCallback(() => setIdle(true), { timeout: timeoutMs });
+      return () => w.cancelIdleCallback?.(id);
+    }
+    const id = window.setTimeout(() => setIdle(true), 50);
+    return () => window.clearTimeout(id);
+  }, [timeoutMs]);
+  return idle;
+}
+
 export function ConsolePane({ runs }: { runs: RunsState }) {
   const { t } = useTranslation();
   const conn = useRoom();
@@ -18,6 +38,8 @@ export function ConsolePane({ runs }: { runs: RunsState }) {
   const id = selectedRun ?? runs.order[0] ?? null;
   const run = id ? runs.byId[id] : undefined;
   const live = run && (run.status === "queued" || run.status === "running");
+  // A run already in progress shows its terminal at once.
+  const showTerminal = useAfterIdle() || !!run;
 
   return (
     <section aria-label={t("console.label")} className="flex h-full min-h-0 flex-col bg-white dark:bg-zinc-950" data-testid="console">
@@ -31,9 +53,11 @@ export function ConsolePane({ runs }: { runs: RunsState }) {
         )}
       </div>
       <div className="min-h-0 flex-1">
-        <Suspense fallback={null}>
-          <XTerm runId={id} chunks={run?.chunks ?? []} dark={theme === "dark"} label={t("console.output")} />
-        </Suspense>
+        {showTerminal && (
+          <Suspense fallback={null}>
+            <XTerm runId={id} chunks={run?.chunks ?? []} dark={theme === "dark"} label={t("console.output")} />
+          </Suspense>
+        )}
       </div>
       <div className="border-t border-zinc-200 p-2 dark:border-zinc-700">
         <label htmlFor="tandem-stdin" className="mb-1 block text-xs font-medium text-zinc-600 dark:text-zinc-300">
