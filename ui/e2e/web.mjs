@@ -262,6 +262,15 @@ try {
   await a.p.getByRole("button", { name: "Switch and discard" }).click();
   await b.p.waitForSelector(".monaco-editor .view-lines >> text=package main", { timeout: 20_000 });
   check(await peerHas((t) => t.includes("package main"), "main.go"), "a language switch loads the Go template in the other browser and at the peer");
+  // Highlighting follows: B's editor is in Go mode and colours `package` unlike `main`.
+  await b.p.waitForSelector("[data-testid=monaco-host][data-language=go]", { timeout: 20_000 });
+  const tokens = await b.p.evaluate(() => {
+    const line = [...document.querySelectorAll(".monaco-editor .view-line")].find((l) => l.textContent.replace(/\u00a0/g, " ").startsWith("package main"));
+    return line ? [...line.querySelectorAll("span span")].map((s) => [s.textContent.replace(/\u00a0/g, " ").trim(), s.className]) : [];
+  });
+  const cls = (word) => tokens.find(([t]) => t === word)?.[1];
+  check(cls("package") && cls("main") && cls("package") !== cls("main"), "the other browser highlights the code as Go");
+  if (!(cls("package") && cls("package") !== cls("main"))) console.log(JSON.stringify(tokens));
 
   // UI language and theme.
   await b.p.getByTestId("theme-toggle").click();

@@ -149,6 +149,8 @@ export default function MonacoEditor(props: MonacoEditorProps) {
   useEffect(() => {
     const m = editorRef.current?.getModel();
     if (m) monaco.editor.setModelLanguage(m, monacoLanguage);
+    // The model's language as Monaco has it, for tests and assistive tools.
+    if (m && host.current) host.current.dataset.language = m.getLanguageId();
   }, [monacoLanguage]);
 
   useEffect(() => {
