@@ -61,6 +61,44 @@ pub fn sign_updates(key: &SecretKey, room: &RoomRef, mut updates: Vec<Vec<u8>>) 
     })
 }
 
+/// Signs a batch of local updates as live frames, ready to send: one merged frame normally.
+/// When the merge fails, or the merged frame would exceed the wire's frame limit (a huge paste
+/// plus typing), the batch is halved until each part fits, so a big batch costs a few frames
+/// instead of being left for the next state-vector resync. Returns the frames with their
+/// signatures (to remember as our own) and how many single updates fit no frame at all (over
+/// 8 MiB by themselves: those only travel by state vector, as before batching).
+pub fn sign_frames(key: &SecretKey, room: &RoomRef, updates: &[Vec<u8>]) -> (Vec<([u8; 64], Vec<u8>)>, usize) {
+    let mut frames = Vec::new();
+    let mut unsent = 0;
+    // Parts still to sign, last first, so frames keep the edits' order.
+    let mut todo = vec![updates];
+    while let Some(part) = todo.pop() {
+        if part.is_empty() {
+            continue;
+        }
+        let attempt = sign_updates(key, room, part.to_vec()).and_then(|signed| {
+            let signature = signed.signature;
+            tandem_shared::protocol::Frame::Update(signed)
+                .encode()
+                .map(|bytes| (signature, bytes))
+                .map_err(|e| RoomError::Rejected(e.to_string()))
+        });
+        match attempt {
+            Ok(frame) => frames.push(frame),
+            Err(_) if part.len() > 1 => {
+                let (first, second) = part.split_at(part.len() / 2);
+                todo.push(second);
+                todo.push(first);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "a local edit does not fit in one frame; peers get it by state vector");
+                unsent += 1;
+            }
+        }
+    }
+    (frames, unsent)
+}
+
 /// A document edit.
 #[derive(Debug, Clone)]
 pub enum Edit {
@@ -677,6 +715,55 @@ mod tests {
             p.add_statements(all.clone());
         }
         (Peer { core: a }, Peer { core: b }, Peer { core: c })
+    }
+
+    #[test]
+    fn a_batch_too_big_for_one_frame_is_sent_as_several_and_converges() {
+        let (mut a, mut b, _c) = room3();
+        // Nine pastes of 1 MiB: merged they exceed the 8 MiB frame limit.
+        let chunk = "x".repeat(1024 * 1024);
+        let mut updates = Vec::new();
+        for i in 0..9u32 {
+            updates.push(
+                a.core
+                    .apply_local(
+                        &Edit::Insert {
+                            file: "main.py".into(),
+                            index: i * chunk.len() as u32,
+                            text: chunk.clone(),
+                        },
+                        false,
+                    )
+                    .unwrap(),
+            );
+        }
+        let (frames, unsent) = sign_frames(&a.core.key, &a.core.room, &updates);
+        assert_eq!(unsent, 0);
+        assert!(frames.len() >= 2, "split into {} frames", frames.len());
+        for (_, bytes) in &frames {
+            assert!(bytes.len() <= tandem_shared::protocol::MAX_FRAME_LEN as usize + 4);
+            let tandem_shared::protocol::Frame::Update(u) =
+                tandem_shared::protocol::Frame::decode(&bytes[4..]).unwrap()
+            else {
+                panic!("an update frame")
+            };
+            assert!(b.core.receive_update(&u).unwrap());
+        }
+        assert_eq!(b.core.code().text("main.py"), a.core.code().text("main.py"));
+        assert_eq!(b.core.code().text("main.py").len(), 9 * chunk.len());
+        // The usual case: one frame for the whole batch.
+        let small: Vec<Vec<u8>> = (0..5)
+            .map(|i| a.core.apply_local(&ins_at(i, "k"), false).unwrap())
+            .collect();
+        assert_eq!(sign_frames(&a.core.key, &a.core.room, &small).0.len(), 1);
+    }
+
+    fn ins_at(index: u32, text: &str) -> Edit {
+        Edit::Insert {
+            file: "main.py".into(),
+            index,
+            text: text.into(),
+        }
     }
 
     fn ins(text: &str) -> Edit {

@@ -501,19 +501,12 @@ impl Room {
                 if updates.is_empty() {
                     break;
                 }
-                let signed = match crate::core::sign_updates(&self.inner.node.key, &self.inner.room, updates) {
-                    Ok(s) => s,
-                    Err(e) => {
-                        // The edits are applied and stored; peers get them by state vector.
-                        tracing::warn!(error = %e, "could not sign local edits");
-                        continue;
-                    }
-                };
+                // Signing is pure CPU: done outside the room's lock.
+                let (frames, _unsent) = crate::core::sign_frames(&self.inner.node.key, &self.inner.room, &updates);
                 let mut st = lock(&self.inner.state);
-                st.core.remember_own(signed.signature);
-                match Frame::Update(signed).encode() {
-                    Ok(bytes) => broadcast(&mut st, &Arc::new(bytes), None),
-                    Err(e) => tracing::warn!(error = %e, "local edits too large for one frame; peers resync"),
+                for (signature, bytes) in frames {
+                    st.core.remember_own(signature);
+                    broadcast(&mut st, &Arc::new(bytes), None);
                 }
             }
         }
