@@ -242,27 +242,7 @@ pub async fn serve(node: Node, endpoint: Endpoint, access: Access) {
         rooms: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
     });
-    let mut sessions = tokio::task::JoinSet::new();
-    loop {
-        let incoming = tokio::select! {
-            i = endpoint.accept() => i,
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
-        };
-        let Some(incoming) = incoming else { break };
-        let inner = inner.clone();
-        sessions.spawn(async move {
-            let conn = match incoming.await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::debug!(error = %e, "incoming connection failed");
-                    return;
-                }
-            };
-            if let Err(e) = session(inner, conn).await {
-                tracing::debug!(error = %e, "room session ended");
-            }
-        });
-    }
+    tandem_room::accept::serve_connections(&endpoint, "exec room path", move |conn| session(inner.clone(), conn)).await;
 }
 
 async fn refuse(conn: &Connection, send: &mut SendStream, message: String) {

@@ -7,7 +7,8 @@
 //!   roles on everything that arrives — pure logic, no network.
 //! - [`store`]: sled persistence (reopen without network; reconnect by state vectors).
 //! - [`wire`]: reading and writing length-prefixed frames on QUIC streams.
-//! - [`node`]: the iroh endpoint, sessions with other peers, the mesh.
+//! - [`node`]: the iroh endpoint, sessions with other peers, the mesh; [`accept`] is the accept
+//!   loop it shares with the execution node's room path.
 //! - [`local`]: Yjs clients in this process's care (a bridged browser, the desktop webview)
 //!   speaking y-protocols with a room as this peer.
 //! - [`runs`]: runs from the room: the connection to the room's execution node, run requests,
@@ -16,6 +17,7 @@
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
+pub mod accept;
 pub mod core;
 pub mod exec_access;
 pub mod identity;

@@ -325,27 +325,8 @@ pub(crate) fn to_endpoint_addr(p: &PeerAddr) -> Result<EndpointAddr, RoomError> 
 }
 
 async fn accept_loop(inner: Arc<NodeInner>) {
-    let mut sessions = JoinSet::new();
-    loop {
-        let incoming = tokio::select! {
-            i = inner.endpoint.accept() => i,
-            Some(_) = sessions.join_next(), if !sessions.is_empty() => continue,
-        };
-        let Some(incoming) = incoming else { break };
-        let inner = inner.clone();
-        sessions.spawn(async move {
-            let conn = match incoming.await {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::debug!(error = %e, "incoming connection failed");
-                    return;
-                }
-            };
-            if let Err(e) = handle_incoming(inner, conn).await {
-                tracing::debug!(error = %e, "incoming session ended");
-            }
-        });
-    }
+    let endpoint = inner.endpoint.clone();
+    crate::accept::serve_connections(&endpoint, "room", move |conn| handle_incoming(inner.clone(), conn)).await;
 }
 
 /// Reads the dialer's hello to learn which room it wants, then runs the session in that room.
