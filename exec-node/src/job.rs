@@ -293,6 +293,7 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         run: None,
         limits: prep.limits,
         total_ms: 0,
+        tests: None,
     };
     let spec = sandbox_spec(prep, ctx.cfg, ctx.job_id);
     let mut run = Run {
