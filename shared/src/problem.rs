@@ -142,3 +142,12 @@ mod tests {
         assert!(p.to_markdown().contains("## Example 1"));
     }
 }
+
+/// Root `Y.Text` of a room's code document holding the problem statement (markdown).
+pub const PROBLEM_TEXT: &str = "problem";
+/// Root `Y.Map` of a room's code document with room-wide values (`language`, `file`, …).
+pub const META_MAP: &str = "meta";
+/// `meta` key: the id of the room's problem.
+pub const META_PROBLEM: &str = "problem";
+/// `meta` key: the room's [`PublicProblem`] as JSON.
+pub const META_PROBLEM_JSON: &str = "problem_json";
