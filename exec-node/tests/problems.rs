@@ -68,14 +68,24 @@ async fn every_reference_solution_passes_its_hidden_tests_in_every_language() {
         while let Some(r) = set.join_next().await {
             let (id, report) = r.unwrap();
             let ok = report.verdict == TestVerdict::Accepted && report.passed == report.total && report.total > 0;
-            println!("{lang:>10} {id:<40} {:?} {}/{}", report.verdict, report.passed, report.total);
+            println!(
+                "{lang:>10} {id:<40} {:?} {}/{}",
+                report.verdict, report.passed, report.total
+            );
             if !ok {
                 failures.push(format!("{lang} {id}: {report:?}"));
             }
-            assert!(report.cases.iter().all(|c| c.hidden && c.input.is_none() && c.expected.is_none() && c.actual.is_none()));
+            assert!(report
+                .cases
+                .iter()
+                .all(|c| c.hidden && c.input.is_none() && c.expected.is_none() && c.actual.is_none()));
         }
     }
-    assert!(failures.is_empty(), "reference solutions failed:\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "reference solutions failed:\n{}",
+        failures.join("\n")
+    );
     assert_no_leftovers(&node).await;
     finish(node).await;
 }
@@ -85,7 +95,8 @@ async fn run_shows_the_examples_and_custom_input_and_wrong_solutions_get_their_v
     let node = node_with(test_node()).await;
 
     // Run: visible examples with their data, plus the custom input as one more case.
-    let wrong = "class Solution:\n    def twoSum(self, nums, target):\n        print('thinking')\n        return [0, 0]\n";
+    let wrong =
+        "class Solution:\n    def twoSum(self, nums, target):\n        print('thinking')\n        return [0, 0]\n";
     let mut r = problem_req("two-sum", "python", wrong, false);
     r.stdin = "nums = [1, 5]\ntarget = 6\n".into();
     let result = node.run(&r, "test").await.unwrap();
@@ -120,7 +131,10 @@ async fn run_shows_the_examples_and_custom_input_and_wrong_solutions_get_their_v
     // Submit: wrong answer on hidden cases, with nothing of their data.
     let t = judge(&node, &problem_req("two-sum", "python", wrong, true)).await;
     assert_eq!(t.verdict, TestVerdict::WrongAnswer);
-    assert!(t.cases.iter().all(|c| c.hidden && c.actual.is_none() && c.expected.is_none()));
+    assert!(t
+        .cases
+        .iter()
+        .all(|c| c.hidden && c.actual.is_none() && c.expected.is_none()));
     assert_eq!(t.first_failure, None);
 
     // Runtime error (an exception on one case; the others still run).
@@ -140,7 +154,10 @@ async fn run_shows_the_examples_and_custom_input_and_wrong_solutions_get_their_v
 
     // Compile error: every case says so, and the compiler's output is there to read.
     let broken = "class Solution {\n    public int trap(int[] height) { return height.length }\n}\n";
-    let result = node.run(&problem_req("trapping-rain-water", "java", broken, true), "test").await.unwrap();
+    let result = node
+        .run(&problem_req("trapping-rain-water", "java", broken, true), "test")
+        .await
+        .unwrap();
     expect_verdict(&result, Verdict::CompileError);
     let t = result.tests.unwrap();
     assert_eq!(t.verdict, TestVerdict::CompileError);
@@ -195,7 +212,10 @@ async fn a_submission_cannot_leak_hidden_tests_through_its_output() {
     assert!(all.contains("RuntimeError"), "{all}");
     assert!(!all.contains("HIDDEN-MARKER"), "a hidden input left the node: {all}");
     // The same program on a visible run shows its output (the examples are public).
-    let r = node.run(&problem_req("echo", "python", leak, false), "test").await.unwrap();
+    let r = node
+        .run(&problem_req("echo", "python", leak, false), "test")
+        .await
+        .unwrap();
     assert!(stdout(&r).contains("visible-example"));
     let _ = std::fs::remove_dir_all(&dir);
     finish(node).await;

@@ -135,12 +135,18 @@ impl Problem {
             message,
         };
         let f: ProblemFile = toml::from_str(text).map_err(|e| bad(e.to_string()))?;
-        let id = f
-            .id
-            .unwrap_or_else(|| file.trim_end_matches(".toml").rsplit('/').next().unwrap_or("").to_string());
+        let id = f.id.unwrap_or_else(|| {
+            file.trim_end_matches(".toml")
+                .rsplit('/')
+                .next()
+                .unwrap_or("")
+                .to_string()
+        });
         if id.is_empty()
             || id.len() > 64
-            || !id.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
         {
             return Err(bad(format!(
                 "id `{id}` must be 1-64 characters of a-z, 0-9, `-` and `_`"
@@ -162,7 +168,12 @@ impl Problem {
                         .input
                         .as_array()
                         .filter(|a| a.len() == sig.params.len())
-                        .ok_or_else(|| bad(format!("{where_}.input must be an array of {} values", sig.params.len())))?;
+                        .ok_or_else(|| {
+                            bad(format!(
+                                "{where_}.input must be an array of {} values",
+                                sig.params.len()
+                            ))
+                        })?;
                     for (v, p) in args.iter().zip(&sig.params) {
                         if !p.ty.accepts(v) {
                             return Err(bad(format!("{where_}: `{}` is not a {}", p.name, p.ty.neutral())));

@@ -52,8 +52,14 @@ pub const BUNDLED: &[(&str, &str)] = &[
     ),
     ("merge-intervals.toml", include_str!("../bank/merge-intervals.toml")),
     ("number-of-islands.toml", include_str!("../bank/number-of-islands.toml")),
-    ("product-except-self.toml", include_str!("../bank/product-except-self.toml")),
-    ("trapping-rain-water.toml", include_str!("../bank/trapping-rain-water.toml")),
+    (
+        "product-except-self.toml",
+        include_str!("../bank/product-except-self.toml"),
+    ),
+    (
+        "trapping-rain-water.toml",
+        include_str!("../bank/trapping-rain-water.toml"),
+    ),
     ("edit-distance.toml", include_str!("../bank/edit-distance.toml")),
     ("sum-of-numbers.toml", include_str!("../bank/sum-of-numbers.toml")),
 ];
@@ -102,7 +108,10 @@ impl Bank {
         let mut problems: Vec<Problem> = Vec::new();
         for path in names {
             let text = std::fs::read_to_string(&path).map_err(io)?;
-            let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = path
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             let p = Problem::parse(&name, &text)?;
             if problems.iter().any(|q| q.summary.id == p.summary.id) {
                 return Err(BankError::BadFile {
@@ -159,7 +168,11 @@ mod tests {
         assert!(bank.list().iter().any(|p| p.kind == ProblemKind::Stdio));
         for p in bank.problems() {
             for lang in harness::LANGUAGES {
-                assert!(p.solutions.contains_key(*lang), "{} has no {lang} solution", p.summary.id);
+                assert!(
+                    p.solutions.contains_key(*lang),
+                    "{} has no {lang} solution",
+                    p.summary.id
+                );
             }
             assert!(!p.tests.is_empty(), "{} has no hidden tests", p.summary.id);
             let public = serde_json::to_string(&p.public()).unwrap();

@@ -9,9 +9,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use tandem_shared::exec_wire::{ClientMsg, ServerMsg};
-use tandem_shared::problem::{
-    ProblemSummary, PublicProblem, META_MAP, META_PROBLEM, META_PROBLEM_JSON, PROBLEM_TEXT,
-};
+use tandem_shared::problem::{ProblemSummary, PublicProblem, META_MAP, META_PROBLEM, META_PROBLEM_JSON, PROBLEM_TEXT};
 use yrs::{GetString, Map, ReadTxn, Text, Transact};
 
 use crate::node::Room;
@@ -93,7 +91,9 @@ impl Room {
     pub fn problem_statement(&self) -> String {
         self.with_core(|c| {
             let txn = c.code().doc().transact();
-            txn.get_text(PROBLEM_TEXT).map(|t| t.get_string(&txn)).unwrap_or_default()
+            txn.get_text(PROBLEM_TEXT)
+                .map(|t| t.get_string(&txn))
+                .unwrap_or_default()
         })
     }
 

@@ -152,10 +152,7 @@ pub enum ServerMsg {
         problem: Box<PublicProblem>,
     },
     /// Revision 2: a request with a `request_id` (other than a run) was refused.
-    RequestFailed {
-        request_id: String,
-        message: String,
-    },
+    RequestFailed { request_id: String, message: String },
 }
 
 fn revision_one() -> u32 {
@@ -359,7 +356,8 @@ mod tests {
             message: "no such problem".into(),
         }));
         // A revision-1 node's welcome reads as revision 1.
-        let w: ServerMsg = serde_json::from_str(r#"{"type":"welcome","node":"n","version":1,"role":"candidate"}"#).unwrap();
+        let w: ServerMsg =
+            serde_json::from_str(r#"{"type":"welcome","node":"n","version":1,"role":"candidate"}"#).unwrap();
         assert!(matches!(w, ServerMsg::Welcome { revision: 1, .. }));
         round_trip(ExecFrame::Run(RoomRunMessage::RunRejected {
             request_id: "q".into(),

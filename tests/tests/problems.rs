@@ -98,21 +98,35 @@ fn interviewer_chooses_the_problem_and_a_submission_never_brings_hidden_tests_to
 
     // The list comes from the node: the operator's directory, nothing else.
     let list = b.cmd(json!({"cmd": "problems"}));
-    assert_eq!(list["problems"], json!([{"id": "shout", "title": "Shout", "difficulty": "easy", "tags": ["string"], "kind": "function"}]));
+    assert_eq!(
+        list["problems"],
+        json!([{"id": "shout", "title": "Shout", "difficulty": "easy", "tags": ["string"], "kind": "function"}])
+    );
 
     // A candidate cannot choose the room's problem.
-    let err = b.try_cmd(json!({"cmd": "choose_problem", "id": "shout"})).unwrap_err().to_string();
+    let err = b
+        .try_cmd(json!({"cmd": "choose_problem", "id": "shout"}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("only an interviewer"), "{err}");
-    let err = a.try_cmd(json!({"cmd": "choose_problem", "id": "nope"})).unwrap_err().to_string();
+    let err = a
+        .try_cmd(json!({"cmd": "choose_problem", "id": "nope"}))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("not in this node's bank"), "{err}");
 
     // The interviewer can: statement and examples appear in everyone's document.
     let chosen = a.cmd(json!({"cmd": "choose_problem", "id": "shout"}));
     assert_eq!(chosen["problem"]["signature"], "shout(s: string) -> string");
-    assert!(chosen["problem"]["starter"]["python"].as_str().unwrap().contains("def shout(self, s: str) -> str"));
+    assert!(chosen["problem"]["starter"]["python"]
+        .as_str()
+        .unwrap()
+        .contains("def shout(self, s: str) -> str"));
     eventually("the statement in the candidate's document", || {
         let p = b.cmd(json!({"cmd": "problem"}));
-        p["statement"].as_str().is_some_and(|s| s.contains("# Shout") && s.contains("hello"))
+        p["statement"]
+            .as_str()
+            .is_some_and(|s| s.contains("# Shout") && s.contains("hello"))
             && p["problem"]["id"] == "shout"
     });
 
@@ -144,28 +158,54 @@ fn interviewer_chooses_the_problem_and_a_submission_never_brings_hidden_tests_to
     assert_eq!(tests["passed"], 1);
     assert_eq!(tests["total"], 2);
     let seen = serde_json::to_string(&msgs).unwrap();
-    assert!(!seen.contains(&MARKER[..12]), "hidden input in the candidate's run messages: {seen}");
-    assert!(!seen.contains(&MARKER.to_uppercase()[..12]), "hidden output in the run messages");
+    assert!(
+        !seen.contains(&MARKER[..12]),
+        "hidden input in the candidate's run messages: {seen}"
+    );
+    assert!(
+        !seen.contains(&MARKER.to_uppercase()[..12]),
+        "hidden output in the run messages"
+    );
 
     // The interviewer got the same verdicts from the node.
     let ra = a.cmd(json!({"cmd": "run_log", "run_id": run_id, "wait": true, "timeout_ms": 80000}));
-    assert_eq!(ra["messages"].as_array().unwrap().last().unwrap()["result"]["tests"], *tests);
+    assert_eq!(
+        ra["messages"].as_array().unwrap().last().unwrap()["result"]["tests"],
+        *tests
+    );
 
     // A correct submission is accepted.
     let good = "class Solution:\n    def shout(self, s):\n        return s.upper()\n";
     let r = b.cmd(json!({"cmd": "run", "language": "go", "code": "package main\n\nimport \"strings\"\n\nfunc shout(s string) string { return strings.ToUpper(s) }\n", "problem": "shout", "kind": "submit", "wait": true, "timeout_ms": 80000}));
-    assert_eq!(r["messages"].as_array().unwrap().last().unwrap()["result"]["tests"]["verdict"], "accepted");
+    assert_eq!(
+        r["messages"].as_array().unwrap().last().unwrap()["result"]["tests"]["verdict"],
+        "accepted"
+    );
     let r = b.cmd(json!({"cmd": "run", "language": "python", "code": good, "problem": "shout", "kind": "submit", "wait": true, "timeout_ms": 80000}));
-    assert_eq!(r["messages"].as_array().unwrap().last().unwrap()["result"]["tests"]["verdict"], "accepted");
+    assert_eq!(
+        r["messages"].as_array().unwrap().last().unwrap()["result"]["tests"]["verdict"],
+        "accepted"
+    );
 
     // The run history is written (and the store flushed) before the candidate's bytes are read.
     eventually("three submissions and a run in the candidate's history", || {
-        b.cmd(json!({"cmd": "run_history"}))["history"].as_array().is_some_and(|h| h.len() == 4)
+        b.cmd(json!({"cmd": "run_history"}))["history"]
+            .as_array()
+            .is_some_and(|h| h.len() == 4)
     });
     std::thread::sleep(std::time::Duration::from_millis(1500));
     let bytes = all_bytes(&candidate_dir);
     assert!(!bytes.is_empty());
-    assert!(contains(&bytes, "Shout"), "the candidate's store holds the room (sanity check of the search)");
-    assert!(!contains(&bytes, MARKER), "a hidden test input is in the candidate's store");
-    assert!(!contains(&bytes, &MARKER.to_uppercase()), "a hidden expected value is in the candidate's store");
+    assert!(
+        contains(&bytes, "Shout"),
+        "the candidate's store holds the room (sanity check of the search)"
+    );
+    assert!(
+        !contains(&bytes, MARKER),
+        "a hidden test input is in the candidate's store"
+    );
+    assert!(
+        !contains(&bytes, &MARKER.to_uppercase()),
+        "a hidden expected value is in the candidate's store"
+    );
 }

@@ -24,7 +24,11 @@ fn param(t: &Type) -> String {
 }
 
 pub fn starter(s: &Signature) -> String {
-    let params: Vec<String> = s.params.iter().map(|p| format!("{} {}", param(&p.ty), p.name)).collect();
+    let params: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| format!("{} {}", param(&p.ty), p.name))
+        .collect();
     format!(
         "#include <bits/stdc++.h>\nusing namespace std;\n\nclass Solution {{\npublic:\n    {} {}({}) {{\n        \n    }}\n}};\n",
         ctype(&s.returns),

@@ -15,7 +15,11 @@ fn gtype(t: &Type) -> String {
 }
 
 pub fn starter(s: &Signature) -> String {
-    let params: Vec<String> = s.params.iter().map(|p| format!("{} {}", p.name, gtype(&p.ty))).collect();
+    let params: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| format!("{} {}", p.name, gtype(&p.ty)))
+        .collect();
     format!(
         "package main\n\nfunc {}({}) {} {{\n\t\n}}\n",
         s.name,

@@ -15,7 +15,11 @@ fn jtype(t: &Type) -> String {
 }
 
 pub fn starter(s: &Signature) -> String {
-    let params: Vec<String> = s.params.iter().map(|p| format!("{} {}", jtype(&p.ty), p.name)).collect();
+    let params: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| format!("{} {}", jtype(&p.ty), p.name))
+        .collect();
     format!(
         "import java.util.*;\n\nclass Solution {{\n    public {} {}({}) {{\n        \n    }}\n}}\n",
         jtype(&s.returns),

@@ -104,7 +104,12 @@ fn custom_args(sig: &Signature, text: &str) -> Result<Value, BankError> {
             _ => line,
         };
         let v: Value = serde_json::from_str(value).map_err(|e| {
-            BankError::BadCustomInput(format!("line {} (`{}: {}`) is not JSON: {e}", i + 1, p.name, p.ty.neutral()))
+            BankError::BadCustomInput(format!(
+                "line {} (`{}: {}`) is not JSON: {e}",
+                i + 1,
+                p.name,
+                p.ty.neutral()
+            ))
         })?;
         if !p.ty.accepts(&v) {
             return Err(BankError::BadCustomInput(format!(

@@ -13,7 +13,11 @@ fn hint(t: &Type) -> String {
 }
 
 pub fn starter(s: &Signature) -> String {
-    let params: Vec<String> = s.params.iter().map(|p| format!(", {}: {}", p.name, hint(&p.ty))).collect();
+    let params: Vec<String> = s
+        .params
+        .iter()
+        .map(|p| format!(", {}: {}", p.name, hint(&p.ty)))
+        .collect();
     format!(
         "from typing import List\n\n\nclass Solution:\n    def {}(self{}) -> {}:\n        pass\n",
         s.name,
