@@ -211,6 +211,17 @@ async fn a_submission_cannot_leak_hidden_tests_through_its_output() {
     assert!(all.contains("\"tests\""), "{all}");
     assert!(all.contains("RuntimeError"), "{all}");
     assert!(!all.contains("HIDDEN-MARKER"), "a hidden input left the node: {all}");
+    // An exception named after the input (JavaScript throws any object) reports no name.
+    let named = "function echo(s) { console.log(s); throw { constructor: { name: s }, message: s }; }\n";
+    let r = node
+        .run(&problem_req("echo", "javascript", named, true), "test")
+        .await
+        .unwrap();
+    let t = r.tests.clone().unwrap();
+    assert_eq!(t.cases[0].verdict, TestVerdict::RuntimeError);
+    assert_eq!(t.cases[0].message.as_deref(), Some("exception"));
+    let all = serde_json::to_string(&r).unwrap();
+    assert!(!all.contains("HIDDEN-MARKER"), "a hidden input left the node: {all}");
     // The same program on a visible run shows its output (the examples are public).
     let r = node
         .run(&problem_req("echo", "python", leak, false), "test")

@@ -94,6 +94,64 @@ pub fn text_equal(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
+/// Exception names a hidden case may report. A program chooses its exception's name (Python can
+/// create a class named after its input, JavaScript can throw any object), so for a hidden case
+/// only a standard library name passes; anything else reads `exception`.
+const STANDARD_ERRORS: &[&str] = &[
+    // Python
+    "ArithmeticError",
+    "AssertionError",
+    "AttributeError",
+    "Exception",
+    "IndexError",
+    "KeyError",
+    "MemoryError",
+    "NameError",
+    "NotImplementedError",
+    "OverflowError",
+    "RecursionError",
+    "RuntimeError",
+    "StopIteration",
+    "TypeError",
+    "UnboundLocalError",
+    "ValueError",
+    "ZeroDivisionError",
+    // JavaScript
+    "Error",
+    "RangeError",
+    "ReferenceError",
+    "SyntaxError",
+    // Java
+    "ArithmeticException",
+    "ArrayIndexOutOfBoundsException",
+    "ClassCastException",
+    "ConcurrentModificationException",
+    "IllegalArgumentException",
+    "IllegalStateException",
+    "IndexOutOfBoundsException",
+    "NegativeArraySizeException",
+    "NoSuchElementException",
+    "NullPointerException",
+    "NumberFormatException",
+    "OutOfMemoryError",
+    "RuntimeException",
+    "StackOverflowError",
+    "StringIndexOutOfBoundsException",
+    "UnsupportedOperationException",
+    // Go, C++ (the harness's own names)
+    "panic",
+    "exception",
+];
+
+/// What a hidden case may say about its exception: a standard name, never the program's choice.
+fn hidden_error_name(kind: &str) -> String {
+    if STANDARD_ERRORS.contains(&kind) {
+        kind.to_string()
+    } else {
+        "exception".to_string()
+    }
+}
+
 /// The verdict for the case the program was in when the run phase ended without reporting it.
 fn phase_verdict(v: Verdict) -> (TestVerdict, &'static str) {
     match v {
@@ -175,8 +233,10 @@ pub fn judge(build: &Build, result: &RunResult) -> TestReport {
             Some(Line::Err { us, kind, message }) if !ended => {
                 case.time_ms = Some(us / 1000);
                 case.verdict = TestVerdict::RuntimeError;
-                // A hidden case's exception message may quote its input: the type only.
-                case.message = Some(if meta.hidden || message.is_empty() {
+                // A hidden case's exception message may quote its input: a standard type name only.
+                case.message = Some(if meta.hidden {
+                    hidden_error_name(kind)
+                } else if message.is_empty() {
                     kind.clone()
                 } else {
                     format!("{kind}: {message}")
@@ -243,6 +303,14 @@ mod tests {
         );
         assert!(matches!(&l[&1], Line::Err { kind, .. } if kind == "IndexError"));
         assert_eq!(l[&2], Line::Tle { us: 2_000_000 });
+    }
+
+    #[test]
+    fn a_hidden_case_reports_only_standard_exception_names() {
+        assert_eq!(hidden_error_name("ValueError"), "ValueError");
+        assert_eq!(hidden_error_name("StackOverflowError"), "StackOverflowError");
+        // `raise type(s, (Exception,), {})()` names the exception after the hidden input.
+        assert_eq!(hidden_error_name("HIDDEN-INPUT-42"), "exception");
     }
 
     #[test]
