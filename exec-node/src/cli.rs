@@ -59,6 +59,10 @@ enum Cmd {
         /// Do not listen on iroh (HTTP only).
         #[arg(long)]
         no_room_path: bool,
+        /// The problem bank: a directory of problem files (`*.toml`, see docs/exec-node.md);
+        /// unset or empty means the bundled starter set.
+        #[arg(long, env = "TANDEM_PROBLEMS")]
+        problems: Option<PathBuf>,
     },
     /// Sign an endorsement: the organisation (its key in DIR/identity.key, created if missing)
     /// allows an interviewer to use the execution nodes that list the organisation.
@@ -169,9 +173,13 @@ async fn run(cli: Cli) -> Result<()> {
             allow_interviewers,
             allow_orgs,
             no_room_path,
+            problems,
         } => {
             if let Some(d) = data {
                 cfg.data_dir = d.clone();
+            }
+            if let Some(p) = problems {
+                cfg.problems_dir = Some(p.clone());
             }
             std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
             let store = crate::store::Store::open(&cfg.data_dir)?;

@@ -69,6 +69,9 @@ pub struct NodeConfig {
     pub room_runs_per_minute_per_requester: usize,
     /// Room path: runs one room may start per minute.
     pub room_runs_per_minute_per_room: usize,
+    /// The problem bank: a directory of problem files (`*.toml`); unset or empty means the
+    /// bundled starter set.
+    pub problems_dir: Option<PathBuf>,
 }
 
 impl Default for NodeConfig {
@@ -118,6 +121,7 @@ impl Default for NodeConfig {
             room_organisations: Vec::new(),
             room_runs_per_minute_per_requester: 30,
             room_runs_per_minute_per_room: 90,
+            problems_dir: None,
         }
     }
 }

@@ -10,7 +10,12 @@
 //! | `GET /api/tandem/v1/runs/{id}` | a finished run's record |
 //! | `DELETE /api/tandem/v1/runs/{id}` | cancel a run |
 //! | `GET /api/tandem/v1/runs/{id}/events` | a recent run's events (SSE): all so far, then live |
+//! | `GET /api/tandem/v1/problems` | the problem bank: summaries |
+//! | `GET /api/tandem/v1/problems/{id}` | a problem's public part (never its hidden tests) |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
+//!
+//! A run naming a `problem` (and `submit` for the hidden tests) streams like any run; its
+//! `finished` event carries `result.tests`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -52,6 +57,8 @@ impl From<SubmitError> for ApiError {
             SubmitError::Invalid(_) => StatusCode::BAD_REQUEST,
             SubmitError::Busy(_) => StatusCode::SERVICE_UNAVAILABLE,
             SubmitError::CancelledBeforeStart => StatusCode::CONFLICT,
+            SubmitError::Problem(tandem_problems::BankError::UnknownProblem(_)) => StatusCode::NOT_FOUND,
+            SubmitError::Problem(_) => StatusCode::BAD_REQUEST,
         };
         ApiError(status, e.to_string())
     }
@@ -85,6 +92,8 @@ pub fn router(node: Node) -> Router {
         .route("/api/tandem/v1/runs", post(stream_run))
         .route("/api/tandem/v1/runs/{id}", get(job).delete(cancel))
         .route("/api/tandem/v1/runs/{id}/events", get(watch))
+        .route("/api/tandem/v1/problems", get(problems))
+        .route("/api/tandem/v1/problems/{id}", get(problem))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -97,6 +106,20 @@ async fn runtimes(State(node): State<Node>) -> Json<Vec<Runtime>> {
 
 async fn languages(State(node): State<Node>) -> Json<serde_json::Value> {
     Json(serde_json::json!({ "languages": node.manifest().languages() }))
+}
+
+async fn problems(State(node): State<Node>) -> Json<serde_json::Value> {
+    Json(serde_json::json!({ "problems": node.bank().list() }))
+}
+
+async fn problem(
+    State(node): State<Node>,
+    Path(id): Path<String>,
+) -> Result<Json<tandem_shared::problem::PublicProblem>, ApiError> {
+    node.bank()
+        .public(&id)
+        .map(Json)
+        .map_err(|e| ApiError(StatusCode::NOT_FOUND, e.to_string()))
 }
 
 async fn execute(

@@ -37,6 +37,8 @@ pub(crate) struct JobContext<'a> {
     pub log: &'a crate::events::EventLog,
     pub cancel: watch::Receiver<bool>,
     pub accepted: Instant,
+    /// Set for a run of a bank problem: the judge, and what of the output may be shown.
+    pub problem: Option<&'a crate::judge::ProblemRun>,
 }
 
 /// The verdict a phase report amounts to.
@@ -257,11 +259,26 @@ struct Run<'a, 'b> {
     ctx: &'a JobContext<'b>,
     seq: u64,
     receiver_gone: bool,
+    /// A problem run's stdout without the harness's result lines.
+    filter: crate::judge::LineFilter,
 }
 
 impl Run<'_, '_> {
-    /// Emits an output chunk with the run's next sequence number.
+    /// Emits an output chunk with the run's next sequence number. A problem run's program
+    /// output is filtered (visible run) or withheld (submission: it could echo hidden tests).
     async fn output(&mut self, phase: Phase, stream: Stream, data: String) {
+        let data = match self.ctx.problem {
+            Some(p) if phase == Phase::Run && p.hides_output() => return,
+            Some(_) if phase == Phase::Run && stream == Stream::Stdout => self.filter.push(&data),
+            _ => data,
+        };
+        if data.is_empty() {
+            return;
+        }
+        self.emit_output(phase, stream, data).await;
+    }
+
+    async fn emit_output(&mut self, phase: Phase, stream: Stream, data: String) {
         let seq = self.seq;
         self.seq += 1;
         self.emit(RunEvent::Output {
@@ -293,12 +310,14 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         run: None,
         limits: prep.limits,
         total_ms: 0,
+        tests: None,
     };
     let spec = sandbox_spec(prep, ctx.cfg, ctx.job_id);
     let mut run = Run {
         ctx: &ctx,
         seq: 0,
         receiver_gone: false,
+        filter: Default::default(),
     };
     let pooled = ctx.pool.and_then(|p| p.take(&spec));
     tracing::debug!(
@@ -354,6 +373,9 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
         (_, None) => Verdict::InternalError,
     };
     result.total_ms = ctx.accepted.elapsed().as_millis() as u64;
+    if let Some(p) = ctx.problem {
+        p.finish(&mut result);
+    }
     run.emit(RunEvent::Finished { result: result.clone() }).await;
     // Removal is off the verdict's path and off the run's slot.
     if let Some(id) = used {
@@ -488,6 +510,12 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                         run.output(phase, stream, rest).await;
                     }
                 }
+                if phase == Phase::Run && run.ctx.problem.is_some_and(|p| !p.hides_output()) {
+                    let rest = run.filter.finish();
+                    if !rest.is_empty() {
+                        run.emit_output(phase, Stream::Stdout, rest).await;
+                    }
+                }
                 let report: PhaseReport = match serde_json::from_slice(&payload) {
                     Ok(r) => r,
                     Err(e) => {
@@ -531,7 +559,11 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                         }
                     }
                 }
-                run.emit(RunEvent::PhaseFinished { result: pr.clone() }).await;
+                let mut shown = pr.clone();
+                if let (Some(p), Phase::Run) = (run.ctx.problem, phase) {
+                    p.sanitize(&mut shown);
+                }
+                run.emit(RunEvent::PhaseFinished { result: shown }).await;
                 set_phase(result, pr);
                 current += 1;
             }

@@ -7,6 +7,8 @@
 //! - [`node`] queues it (bounded), and hands it a slot;
 //! - [`job`] starts a [`sandbox`] (a container whose entry point is `tandem-agent`), sends the
 //!   job, and turns the agent's frames into [`RunEvent`](tandem_shared::exec::RunEvent)s;
+//! - [`judge`] turns a run of a bank problem into its harness and judges it on the node
+//!   (hidden tests never leave it);
 //! - [`store`] keeps the record and the audit log; [`metrics`] counts.
 //!
 //! [`room_path`] serves room peers over iroh (`tandem/exec/1`) and multicasts every run of a
@@ -23,6 +25,7 @@ pub mod engine;
 pub mod events;
 pub mod http;
 pub mod job;
+pub mod judge;
 pub mod metrics;
 pub mod node;
 pub mod output;

@@ -19,6 +19,7 @@ use crate::config::NodeConfig;
 use crate::engine::Engine;
 use crate::events::RecentRuns;
 use crate::job::{execute, limits_mismatch, spec_for, JobContext};
+use crate::judge::{ProblemError, ProblemRun};
 use crate::metrics::{Metrics, RunLabels};
 use crate::pool::{Pool, PoolTask};
 use crate::request::resolve_limits;
@@ -51,6 +52,8 @@ pub enum StartError {
         "the sandbox agent is missing at {0}; build it with `cargo build --release -p tandem-agent` or set agent_path"
     )]
     MissingAgent(String),
+    #[error("problem bank: {0}")]
+    Bank(#[from] tandem_problems::BankError),
 }
 
 /// Why a run was not accepted. Nothing was run.
@@ -62,6 +65,17 @@ pub enum SubmitError {
     Busy(usize),
     #[error("the run was cancelled before it started")]
     CancelledBeforeStart,
+    #[error(transparent)]
+    Problem(#[from] tandem_problems::BankError),
+}
+
+impl From<ProblemError> for SubmitError {
+    fn from(e: ProblemError) -> Self {
+        match e {
+            ProblemError::Request(r) => SubmitError::Invalid(r),
+            ProblemError::Bank(b) => SubmitError::Problem(b),
+        }
+    }
 }
 
 /// A run in progress: its events, and the means to cancel it. Dropping it cancels the run.
@@ -108,6 +122,7 @@ struct Inner {
     remover: Remover,
     cache: Option<Arc<CompileCache>>,
     recent: RecentRuns,
+    bank: Arc<tandem_problems::Bank>,
 }
 
 /// The execution node. Cheap to clone.
@@ -128,6 +143,8 @@ impl Node {
         if !cfg.agent_path.is_file() {
             return Err(StartError::MissingAgent(cfg.agent_path.display().to_string()));
         }
+        let bank = Arc::new(tandem_problems::Bank::load(cfg.problems_dir.as_deref())?);
+        tracing::info!(problems = bank.list().len(), "problem bank loaded");
         let mut images: Vec<&str> = manifest.languages().iter().map(|l| l.image.as_str()).collect();
         images.sort();
         images.dedup();
@@ -174,6 +191,7 @@ impl Node {
                 remover: Remover::new(engine.clone()),
                 cache,
                 recent: RecentRuns::new(RECENT_RUNS),
+                bank,
                 slots: Scheduler::new(cfg.max_parallel),
                 engine,
                 cfg,
@@ -197,6 +215,12 @@ impl Node {
 
     pub fn engine(&self) -> &Engine {
         &self.inner.engine
+    }
+
+    /// The problems this node offers (hidden tests included: never send a `Problem` out, only
+    /// its [`public`](tandem_problems::Problem::public) part).
+    pub fn bank(&self) -> &tandem_problems::Bank {
+        &self.inner.bank
     }
 
     /// The limits the start-up probe saw inside a sandbox.
@@ -237,7 +261,14 @@ impl Node {
     /// Accepts a run: checks it, queues it, and returns its event stream at once.
     pub fn submit(&self, req: &RunRequest, requester: &str) -> Result<RunHandle, SubmitError> {
         let inner = &self.inner;
-        let prep = prepare(req, &inner.manifest, &inner.cfg)?;
+        let (prep, problem) = match ProblemRun::derive(&inner.bank, req, &inner.manifest, &inner.cfg)? {
+            Some((derived, problem)) => {
+                let mut prep = prepare(&derived, &inner.manifest, &inner.cfg)?;
+                problem.adjust(&mut prep);
+                (prep, Some(problem))
+            }
+            None => (prepare(req, &inner.manifest, &inner.cfg)?, None),
+        };
         let position = inner.waiting.fetch_add(1, Ordering::SeqCst);
         if position >= inner.cfg.max_queue {
             inner.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -294,6 +325,7 @@ impl Node {
                         log: &log,
                         cancel: cancel_rx,
                         accepted,
+                        problem: problem.as_ref(),
                     };
                     let r = execute(ctx, &prep).await;
                     inner.metrics.running.dec();

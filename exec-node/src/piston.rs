@@ -86,6 +86,8 @@ impl ExecuteRequest {
                 output_bytes: None,
             },
             room: None,
+            problem: None,
+            submit: false,
         })
     }
 }

@@ -71,7 +71,7 @@ fn valid_name(name: &str) -> bool {
         })
 }
 
-fn decode(content: &str, encoding: Encoding, index: usize) -> Result<Vec<u8>, RequestError> {
+pub(crate) fn decode(content: &str, encoding: Encoding, index: usize) -> Result<Vec<u8>, RequestError> {
     match encoding {
         Encoding::Utf8 => Ok(content.as_bytes().to_vec()),
         Encoding::Base64 => base64::engine::general_purpose::STANDARD

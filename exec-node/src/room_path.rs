@@ -24,7 +24,9 @@ use tandem_room::iroh::Endpoint;
 use tandem_room::policy::{now_ms, short, Policy};
 use tandem_room::wire::{read_exec_frame, write_exec_frame};
 use tandem_shared::exec::{RunEvent, RunRequest};
-use tandem_shared::exec_wire::{ClientMsg, ExecFrame, ServerMsg, SignedExecSettings, PING_INTERVAL_MS, VERSION};
+use tandem_shared::exec_wire::{
+    ClientMsg, ExecFrame, ServerMsg, SignedExecSettings, PING_INTERVAL_MS, REVISION, VERSION,
+};
 use tandem_shared::invite::{to_hex, RoomRef};
 use tandem_shared::room::Role;
 use tandem_shared::room_run::{RoomRunMessage, RunBy, RunKind};
@@ -325,6 +327,7 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
             node: inner.id.clone(),
             version: VERSION,
             role,
+            revision: REVISION,
         }),
     )
     .await
@@ -439,6 +442,22 @@ async fn read_loop(
                 kind,
                 request,
             } => start_run(inner, entry, room, remote, name, &tx, request_id, kind, request),
+            // Any member may read the bank's public part; choosing a problem for the room is
+            // the room's business (peers enforce that only interviewers do it).
+            ClientMsg::ListProblems { request_id } => reply(ServerMsg::Problems {
+                request_id,
+                problems: inner.node.bank().list(),
+            }),
+            ClientMsg::GetProblem { request_id, id } => reply(match inner.node.bank().public(&id) {
+                Ok(problem) => ServerMsg::Problem {
+                    request_id,
+                    problem: Box::new(problem),
+                },
+                Err(e) => ServerMsg::RequestFailed {
+                    request_id,
+                    message: e.to_string(),
+                },
+            }),
             ClientMsg::Cancel { run_id } => {
                 let allowed = {
                     let e = lock(entry);
@@ -488,6 +507,8 @@ fn start_run(
     }
     // Runs of a room share its turn in the fair queue, whatever the request says.
     request.room = Some(room.id.clone());
+    // What a run judges follows its kind, which every peer sees in `run_accepted`.
+    request.submit = kind == RunKind::Submit;
     let requester = format!("{remote} (room {})", room.id);
     let mut handle = match inner.node.submit(&request, &requester) {
         Ok(h) => h,

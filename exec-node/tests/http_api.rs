@@ -366,3 +366,76 @@ fn a_missing_engine_is_a_one_line_error_naming_what_was_tried() {
     assert!(err.contains("unix:///nonexistent/podman.sock"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[tokio::test]
+async fn the_problem_bank_over_http_shows_public_parts_only_and_judges_submissions() {
+    let dir = tempdir();
+    let node_id = format!("http-{}", common::uuid_like());
+    let server = serve(&dir, &node_id).await;
+    let list: Value = reqwest::get(format!("{}/api/tandem/v1/problems", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let list = list["problems"].as_array().unwrap();
+    assert!(list.len() >= 12, "{list:?}");
+    assert!(list.iter().any(|p| p["id"] == "two-sum" && p["difficulty"] == "easy"));
+
+    let resp = reqwest::get(format!("{}/api/tandem/v1/problems/two-sum", server.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let p: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(p["signature"], "twoSum(nums: int[], target: int) -> int[]");
+    assert!(p["starter"]["go"]
+        .as_str()
+        .unwrap()
+        .contains("func twoSum(nums []int, target int) []int"));
+    assert!(p.get("tests").is_none() && p.get("solutions").is_none(), "{text}");
+    // A hidden test's input of the bundled file is nowhere in the answer.
+    assert!(!text.contains("1000000000"), "{text}");
+    let resp = reqwest::get(format!("{}/api/tandem/v1/problems/nope", server.url))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    let (status, body) = post(
+        &format!("{}/api/tandem/v1/runs", server.url),
+        json!({"language": "python", "files": [{"content": "x"}], "problem": "nope", "submit": true}),
+    )
+    .await;
+    assert_eq!(status, 404, "{body}");
+    assert!(body["message"].as_str().unwrap().contains("nope"));
+
+    let solution = "class Solution:\n    def twoSum(self, nums, target):\n        print(nums)\n        seen = {}\n        for i, x in enumerate(nums):\n            if target - x in seen:\n                return [seen[target - x], i]\n            seen[x] = i\n";
+    let resp = reqwest::Client::new()
+        .post(format!("{}/api/tandem/v1/runs", server.url))
+        .json(&json!({"language": "python", "files": [{"content": solution}], "problem": "two-sum", "submit": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(!text.contains("1000000000"), "a hidden input left the node: {text}");
+    let events: Vec<Value> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+        .map(|d| serde_json::from_str(d).unwrap())
+        .collect();
+    assert!(events.iter().all(|e| e["type"] != "output"), "{text}");
+    let result = &events.last().unwrap()["result"];
+    assert_eq!(result["tests"]["verdict"], "accepted", "{result}");
+    assert_eq!(result["tests"]["passed"], result["tests"]["total"]);
+    let job_id = result["job_id"].as_str().unwrap();
+    let rec: Value = reqwest::get(format!("{}/api/tandem/v1/runs/{job_id}", server.url))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(rec["stdout"], "", "{rec}");
+    drop(server);
+    let _ = std::fs::remove_dir_all(&dir);
+}

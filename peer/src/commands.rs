@@ -162,6 +162,9 @@ enum Cmd {
         stdin: String,
         #[serde(default)]
         kind: Option<RunKind>,
+        /// A problem of the node's bank: Run judges the examples, Submit the hidden tests.
+        #[serde(default)]
+        problem: Option<String>,
         #[serde(default)]
         request_id: Option<String>,
         #[serde(default)]
@@ -185,6 +188,14 @@ enum Cmd {
     /// The ids of every run this peer has seen accepted, in order.
     Runs,
     RunHistory,
+    /// The problems the room's execution node offers.
+    Problems,
+    /// Make problem `id` the room's problem (interviewers).
+    ChooseProblem {
+        id: String,
+    },
+    /// The room's problem as this peer's document has it.
+    Problem,
     Sleep {
         ms: u64,
     },
@@ -377,6 +388,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             file,
             stdin,
             kind,
+            problem,
             request_id,
             limits,
             wait,
@@ -392,6 +404,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
                 }],
                 stdin,
                 limits,
+                problem,
                 ..Default::default()
             };
             let run_id = room.request_run(&request_id, req, kind.unwrap_or(RunKind::Run)).await?;
@@ -433,6 +446,9 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             ok(json!({ "runs": ids }))
         }
         Cmd::RunHistory => ok(json!({ "history": room.run_history() })),
+        Cmd::Problems => ok(json!({ "problems": room.list_problems().await? })),
+        Cmd::ChooseProblem { id } => ok(json!({ "problem": room.choose_problem(&id).await? })),
+        Cmd::Problem => ok(json!({ "problem": room.current_problem(), "statement": room.problem_statement() })),
         Cmd::Sleep { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             ok(json!({}))

@@ -13,7 +13,8 @@
 //!   speaking y-protocols with a room as this peer.
 //! - [`runs`]: runs from the room: the connection to the room's execution node, run requests,
 //!   the run messages every peer sees, the run history; [`exec_access`] signs and checks what
-//!   the node relies on (run settings, endorsements).
+//!   the node relies on (run settings, endorsements); [`problems`]: the problem bank of the
+//!   room's execution node, and choosing the room's problem.
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
@@ -24,6 +25,7 @@ pub mod identity;
 pub mod local;
 pub mod node;
 pub mod policy;
+pub mod problems;
 pub mod runs;
 pub mod store;
 pub mod wire;

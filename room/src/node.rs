@@ -501,6 +501,24 @@ impl Room {
         &self.inner.runs
     }
 
+    /// A change made directly on the code document (roots other than files, e.g. the problem
+    /// statement and the `meta` map; `f` returns its lib0 v1 update), applied, stored, signed
+    /// and sent like this peer's keystrokes. Needs the edit right.
+    pub(crate) fn change_doc(&self, f: impl FnOnce(&yrs::Doc) -> Vec<u8>) -> Result<(), RoomError> {
+        let mut st = lock(&self.inner.state);
+        if !st.core.policy().may_edit(st.core.me()) {
+            return Err(RoomError::Forbidden(
+                "you do not have the edit right in this room".into(),
+            ));
+        }
+        let update = f(st.core.code().doc());
+        st.core.apply_own_update(&update)?;
+        self.queue_own(&mut st, update);
+        drop(st);
+        self.notify();
+        Ok(())
+    }
+
     pub(crate) fn notify_changed(&self) {
         self.notify();
     }

@@ -72,6 +72,10 @@ struct State {
     session_seen: HashMap<String, usize>,
     outbound: Option<mpsc::Sender<ClientMsg>>,
     pending: HashMap<String, oneshot::Sender<Result<String, String>>>,
+    /// Requests other than runs (the problem bank), by request id.
+    answers: HashMap<String, oneshot::Sender<ServerMsg>>,
+    /// The node's message revision (`welcome.revision`).
+    revision: u32,
     status: ExecNodeStatus,
     name: String,
     connecting: bool,
@@ -107,30 +111,7 @@ impl Room {
     ) -> Result<String, RoomError> {
         request.room = Some(self.id().to_string());
         let runs = self.runs_state();
-        let mut changes = self.subscribe();
-        let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
-        let outbound = loop {
-            // Read before taking the runs lock (lock order: room state, then runs).
-            let has_settings = self.exec_settings().is_some();
-            {
-                let st = runs.lock();
-                if let Some(tx) = st.outbound.clone().filter(|_| st.status.connected) {
-                    break tx;
-                }
-                if !has_settings {
-                    return Err(RoomError::Rejected(
-                        "no execution node is set for this room (an interviewer sets one)".into(),
-                    ));
-                }
-                if let Some(r) = &st.status.refused {
-                    return Err(RoomError::Rejected(r.clone()));
-                }
-            }
-            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
-                let why = runs.lock().status.error.clone().unwrap_or_else(|| "no answer".into());
-                return Err(RoomError::Rejected(format!("the execution node is unreachable: {why}")));
-            }
-        };
+        let outbound = self.exec_outbound().await?;
         let (tx, rx) = oneshot::channel();
         runs.lock().pending.insert(request_id.to_string(), tx);
         let msg = ClientMsg::Run {
@@ -153,6 +134,66 @@ impl Room {
             Err(_) => {
                 runs.lock().pending.remove(request_id);
                 Err(RoomError::Rejected("the execution node did not answer in time".into()))
+            }
+        }
+    }
+
+    /// Sends a request other than a run (revision 2: the problem bank) and waits for the answer
+    /// with the same `request_id`.
+    pub(crate) async fn exec_request(&self, request_id: &str, msg: ClientMsg) -> Result<ServerMsg, RoomError> {
+        let runs = self.runs_state();
+        let outbound = self.exec_outbound().await?;
+        let revision = runs.lock().revision;
+        if revision < 2 {
+            return Err(RoomError::Rejected(format!(
+                "the room's execution node is too old for the problem bank (message revision {revision}, needs 2)"
+            )));
+        }
+        let (tx, rx) = oneshot::channel();
+        runs.lock().answers.insert(request_id.to_string(), tx);
+        if outbound.send(msg).await.is_err() {
+            runs.lock().answers.remove(request_id);
+            return Err(RoomError::Rejected(
+                "the connection to the execution node closed".into(),
+            ));
+        }
+        match tokio::time::timeout(REQUEST_TIMEOUT, rx).await {
+            Ok(Ok(answer)) => Ok(answer),
+            Ok(Err(_)) => Err(RoomError::Rejected(
+                "the execution node went away before answering".into(),
+            )),
+            Err(_) => {
+                runs.lock().answers.remove(request_id);
+                Err(RoomError::Rejected("the execution node did not answer in time".into()))
+            }
+        }
+    }
+
+    /// The connection to the room's execution node, waiting (a while) for one being set up.
+    async fn exec_outbound(&self) -> Result<mpsc::Sender<ClientMsg>, RoomError> {
+        let runs = self.runs_state();
+        let mut changes = self.subscribe();
+        let deadline = tokio::time::Instant::now() + CONNECT_WAIT;
+        loop {
+            // Read before taking the runs lock (lock order: room state, then runs).
+            let has_settings = self.exec_settings().is_some();
+            {
+                let st = runs.lock();
+                if let Some(tx) = st.outbound.clone().filter(|_| st.status.connected) {
+                    return Ok(tx);
+                }
+                if !has_settings {
+                    return Err(RoomError::Rejected(
+                        "no execution node is set for this room (an interviewer sets one)".into(),
+                    ));
+                }
+                if let Some(r) = &st.status.refused {
+                    return Err(RoomError::Rejected(r.clone()));
+                }
+            }
+            if tokio::time::timeout_at(deadline, changes.changed()).await.is_err() {
+                let why = runs.lock().status.error.clone().unwrap_or_else(|| "no answer".into());
+                return Err(RoomError::Rejected(format!("the execution node is unreachable: {why}")));
             }
         }
     }
@@ -350,6 +391,7 @@ impl Room {
             for (_, p) in st.pending.drain() {
                 let _ = p.send(Err(format!("the execution node went away before answering: {reason}")));
             }
+            st.answers.clear();
             let mut ids: Vec<String> = st.in_flight.keys().cloned().collect();
             ids.sort();
             for run_id in ids {
@@ -441,6 +483,8 @@ pub struct ExecConnection {
     pub recv: RecvStream,
     /// The node's id.
     pub node: String,
+    /// The node's message revision (see `tandem_shared::exec_wire`).
+    pub revision: u32,
 }
 
 /// Dials an execution node and says hello. `Err(Rejected(reason))` when the node refuses.
@@ -455,9 +499,13 @@ pub async fn connect_exec(endpoint: &Endpoint, ticket: &str, hello: ClientMsg) -
     let (mut send, mut recv) = conn.open_bi().await.map_err(|e| RoomError::Net(e.to_string()))?;
     write_exec_frame(&mut send, &ExecFrame::Client(hello)).await?;
     match tokio::time::timeout(DIAL_TIMEOUT, read_exec_frame(&mut recv)).await {
-        Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Welcome { node, .. }))))) => {
-            Ok(ExecConnection { conn, send, recv, node })
-        }
+        Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Welcome { node, revision, .. }))))) => Ok(ExecConnection {
+            conn,
+            send,
+            recv,
+            node,
+            revision,
+        }),
         Ok(Ok(Some(Ok(ExecFrame::Server(ServerMsg::Refused { message }))))) => Err(RoomError::Rejected(message)),
         Ok(Ok(other)) => Err(RoomError::Net(format!(
             "unexpected answer from the execution node: {other:?}"
@@ -575,6 +623,7 @@ async fn session(room: &Room, settings: &SignedExecSettings) -> SessionEnd {
         let mut st = room.runs_state().lock();
         st.outbound = Some(otx);
         st.session_seen.clear();
+        st.revision = c.revision;
     }
     let node = c.node.clone();
     room.set_status(|s| {
@@ -604,6 +653,19 @@ async fn session(room: &Room, settings: &SignedExecSettings) -> SessionEnd {
                     Some(Ok(ExecFrame::Server(ServerMsg::Refused { message }))) => break SessionEnd::Refused(message),
                     Some(Ok(ExecFrame::Server(ServerMsg::Error { message }))) => {
                         tracing::info!(%message, "the execution node refused a message");
+                    }
+                    Some(Ok(ExecFrame::Server(
+                        m @ (ServerMsg::Problems { .. } | ServerMsg::Problem { .. } | ServerMsg::RequestFailed { .. }),
+                    ))) => {
+                        let id = match &m {
+                            ServerMsg::Problems { request_id, .. }
+                            | ServerMsg::Problem { request_id, .. }
+                            | ServerMsg::RequestFailed { request_id, .. } => request_id.clone(),
+                            _ => String::new(),
+                        };
+                        if let Some(tx) = room.runs_state().lock().answers.remove(&id) {
+                            let _ = tx.send(m);
+                        }
                     }
                     Some(Ok(_)) => {}
                     Some(Err(e)) => break SessionEnd::Lost(e),

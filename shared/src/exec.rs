@@ -65,6 +65,15 @@ pub struct RunRequest {
     /// The room the run belongs to: the node shares its slots fairly between rooms.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub room: Option<String>,
+    /// A problem of the node's bank (its id): the files are the candidate's solution, wrapped
+    /// by the node in the problem's harness. Without `submit`, the visible examples run (plus
+    /// `stdin`, when not empty, as one extra case); with it, the hidden tests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
+    /// Judge against the problem's hidden tests (only with `problem`). On the room path the
+    /// node sets it from the run's kind (`submit`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub submit: bool,
 }
 
 /// The limits one phase actually runs under.
@@ -187,6 +196,86 @@ pub struct RunResult {
     pub limits: ResolvedLimits,
     /// Milliseconds from accepting the request to the verdict.
     pub total_ms: u64,
+    /// Per-test verdicts of a problem run (a request with `problem`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tests: Option<TestReport>,
+}
+
+/// The verdict of one test case of a problem run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TestVerdict {
+    Accepted,
+    WrongAnswer,
+    TimeLimit,
+    MemoryLimit,
+    RuntimeError,
+    CompileError,
+    /// The program wrote more than its output limit.
+    OutputLimit,
+    /// The case ran and there is nothing to compare with (custom input).
+    Ran,
+    /// Not reached: an earlier case ended the program (crash, time limit).
+    NotRun,
+    /// The node could not judge it (sandbox failure, cancelled).
+    InternalError,
+}
+
+impl TestVerdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TestVerdict::Accepted => "accepted",
+            TestVerdict::WrongAnswer => "wrong_answer",
+            TestVerdict::TimeLimit => "time_limit",
+            TestVerdict::MemoryLimit => "memory_limit",
+            TestVerdict::RuntimeError => "runtime_error",
+            TestVerdict::CompileError => "compile_error",
+            TestVerdict::OutputLimit => "output_limit",
+            TestVerdict::Ran => "ran",
+            TestVerdict::NotRun => "not_run",
+            TestVerdict::InternalError => "internal_error",
+        }
+    }
+}
+
+/// One test case's outcome. `input`, `expected` and `actual` are only ever filled for
+/// visible cases; a hidden case carries its verdict and time, nothing of its data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestCase {
+    /// 0-based position in the run's cases.
+    pub index: usize,
+    pub hidden: bool,
+    pub verdict: TestVerdict,
+    /// Time the case took as measured inside the sandbox, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ms: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub input: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expected: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub actual: Option<String>,
+    /// A short explanation (the exception, the limit). For hidden cases never derived from
+    /// the case's data.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+}
+
+/// Per-test verdicts of a problem run and their summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TestReport {
+    pub problem: String,
+    /// `false` for Run (visible examples), `true` for Submit (hidden tests).
+    pub submit: bool,
+    /// The overall verdict: the first non-accepted case's, or accepted (`ran` for a run with
+    /// custom input only).
+    pub verdict: TestVerdict,
+    pub passed: usize,
+    pub total: usize,
+    pub cases: Vec<TestCase>,
+    /// The first failing visible case (its index), LeetCode's "first differing case".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_failure: Option<usize>,
 }
 
 /// One event of a run's stream, in order.

@@ -12,8 +12,10 @@
 //! ```text
 //! frame   = length:u32 (big endian, bytes after this field) body      (length ≤ MAX_FRAME_LEN)
 //! body    = version:u8 (= 1) kind:u8 payload
-//! kind 1  = client:  JSON [`ClientMsg`]      (peer → node: hello, policy, settings, watch, run, cancel)
-//! kind 2  = server:  JSON [`ServerMsg`]      (node → peer: welcome, refused, error, ping)
+//! kind 1  = client:  JSON [`ClientMsg`]      (peer → node: hello, policy, settings, watch, run, cancel,
+//!                                             list_problems, get_problem)
+//! kind 2  = server:  JSON [`ServerMsg`]      (node → peer: welcome, refused, error, ping, problems,
+//!                                             problem, request_failed)
 //! kind 3  = run:     JSON [`RoomRunMessage`] (node → peer: accepted, rejected, every run event)
 //! ```
 //!
@@ -21,12 +23,20 @@
 //! peer sends `watch` to receive, first, every message of the room's runs still in flight, then
 //! everything live. The node sends `ping` every [`PING_INTERVAL_MS`] so a peer notices a node
 //! that went away (a killed process sends no goodbye) within [`NODE_TIMEOUT_MS`].
+//!
+//! Revisions ([`REVISION`], announced in `welcome.revision`; absent means 1) add messages
+//! without changing the frame version:
+//! - revision 2: the problem bank — `list_problems` / `get_problem` with a `request_id`,
+//!   answered by `problems` / `problem` / `request_failed` with the same id. Only a problem's
+//!   public part ([`PublicProblem`]) ever travels; hidden tests stay on the node. A run request
+//!   may name a `problem`; the node judges it and the `finished` event carries `result.tests`.
 
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 
 use crate::exec::RunRequest;
 use crate::invite::{PeerAddr, RoomRef, SignedStatement};
+use crate::problem::{ProblemSummary, PublicProblem};
 use crate::room::Role;
 use crate::room_run::{RoomRunMessage, RunKind};
 
@@ -34,6 +44,8 @@ use crate::room_run::{RoomRunMessage, RunKind};
 pub const EXEC_ALPN: &[u8] = b"tandem/exec/1";
 /// The frame version this build speaks.
 pub const VERSION: u8 = 1;
+/// The message revision this build speaks (see the module doc).
+pub const REVISION: u32 = 2;
 /// Largest frame body: a run request carries up to 4 MiB of sources and stdin, plus JSON.
 pub const MAX_FRAME_LEN: u32 = 8 * 1024 * 1024;
 /// Bytes of the length prefix.
@@ -99,6 +111,15 @@ pub enum ClientMsg {
     Cancel {
         run_id: String,
     },
+    /// Revision 2: the problems the node offers (answer: `problems`).
+    ListProblems {
+        request_id: String,
+    },
+    /// Revision 2: the public part of one problem (answer: `problem`).
+    GetProblem {
+        request_id: String,
+        id: String,
+    },
 }
 
 /// Node → peer control messages.
@@ -106,13 +127,36 @@ pub enum ClientMsg {
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum ServerMsg {
     /// Admitted: the node's id and the role it evaluated for this peer.
-    Welcome { node: String, version: u8, role: Role },
+    Welcome {
+        node: String,
+        version: u8,
+        role: Role,
+        /// Message revision of the node (absent: 1).
+        #[serde(default = "revision_one")]
+        revision: u32,
+    },
     /// Not admitted (the connection closes): not a member, revoked, a room this node does not serve.
     Refused { message: String },
     /// Something the peer sent was refused; the session continues.
     Error { message: String },
     /// Keep-alive.
     Ping,
+    /// Revision 2: answer to `list_problems`.
+    Problems {
+        request_id: String,
+        problems: Vec<ProblemSummary>,
+    },
+    /// Revision 2: answer to `get_problem`.
+    Problem {
+        request_id: String,
+        problem: Box<PublicProblem>,
+    },
+    /// Revision 2: a request with a `request_id` (other than a run) was refused.
+    RequestFailed { request_id: String, message: String },
+}
+
+fn revision_one() -> u32 {
+    1
 }
 
 /// A decoded frame.
@@ -303,6 +347,18 @@ mod tests {
         round_trip(ExecFrame::Client(ClientMsg::Cancel { run_id: "r".into() }));
         round_trip(ExecFrame::Server(ServerMsg::Refused { message: "no".into() }));
         round_trip(ExecFrame::Server(ServerMsg::Ping));
+        round_trip(ExecFrame::Client(ClientMsg::GetProblem {
+            request_id: "q".into(),
+            id: "two-sum".into(),
+        }));
+        round_trip(ExecFrame::Server(ServerMsg::RequestFailed {
+            request_id: "q".into(),
+            message: "no such problem".into(),
+        }));
+        // A revision-1 node's welcome reads as revision 1.
+        let w: ServerMsg =
+            serde_json::from_str(r#"{"type":"welcome","node":"n","version":1,"role":"candidate"}"#).unwrap();
+        assert!(matches!(w, ServerMsg::Welcome { revision: 1, .. }));
         round_trip(ExecFrame::Run(RoomRunMessage::RunRejected {
             request_id: "q".into(),
             message: "rate limit".into(),

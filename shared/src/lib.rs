@@ -5,6 +5,7 @@
 //! change to a contract is a visible change to this crate.
 //!
 //! - [`language`]: the language manifest (`languages.toml`), read by the node and the UI.
+//! - [`problem`]: the problem bank's public part (no hidden tests, ever).
 //! - [`exec`]: run requests, limits, verdicts and the streamed run events (version 1).
 //! - [`sandbox`]: the framing between the node and the agent inside each sandbox.
 //! - [`exec_wire`] (feature `room`): room peers ↔ execution node over iroh (`tandem/exec/1`);
@@ -16,6 +17,7 @@ pub mod exec_wire;
 #[cfg(feature = "room")]
 pub mod invite;
 pub mod language;
+pub mod problem;
 #[cfg(feature = "room")]
 pub mod protocol;
 #[cfg(feature = "room")]

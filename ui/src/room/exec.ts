@@ -31,6 +31,10 @@ export interface RunRequest {
   args?: string[];
   limits?: LimitsRequest;
   room?: string;
+  /** A problem of the node's bank: the files are the candidate's solution. */
+  problem?: string;
+  /** With `problem`: judge the hidden tests (the room path sets it from the run's kind). */
+  submit?: boolean;
 }
 
 export interface PhaseLimits {
@@ -86,7 +90,80 @@ export interface RunResult {
   run?: PhaseResult;
   limits: ResolvedLimits;
   total_ms: number;
+  /** Per-test verdicts of a problem run. */
+  tests?: TestReport;
 }
+
+export const TEST_VERDICTS = [
+  "accepted",
+  "wrong_answer",
+  "time_limit",
+  "memory_limit",
+  "runtime_error",
+  "compile_error",
+  "output_limit",
+  "ran",
+  "not_run",
+  "internal_error",
+] as const;
+/** `ran`: custom input, nothing to compare with; `not_run`: an earlier case ended the program. */
+export type TestVerdict = (typeof TEST_VERDICTS)[number];
+
+/** One case. `input`/`expected`/`actual` only ever exist for visible cases. */
+export interface TestCase {
+  index: number;
+  hidden: boolean;
+  verdict: TestVerdict;
+  time_ms?: number;
+  input?: string;
+  expected?: string;
+  actual?: string;
+  message?: string;
+}
+
+export interface TestReport {
+  problem: string;
+  /** false: Run (visible examples + custom input); true: Submit (hidden tests). */
+  submit: boolean;
+  verdict: TestVerdict;
+  passed: number;
+  total: number;
+  cases: TestCase[];
+  /** Index of the first failing visible case. */
+  first_failure?: number;
+}
+
+/** Mirror of `shared/src/problem.rs`. */
+export type ProblemKind = "function" | "stdio";
+export type Difficulty = "easy" | "medium" | "hard";
+
+export interface ProblemSummary {
+  id: string;
+  title: string;
+  difficulty: Difficulty;
+  tags: string[];
+  kind: ProblemKind;
+}
+
+export interface Example {
+  input: string;
+  output: string;
+  explanation?: string;
+}
+
+/** Everything a peer may see of a problem (never its hidden tests). */
+export interface PublicProblem extends ProblemSummary {
+  statement_md: string;
+  examples: Example[];
+  constraints_md: string;
+  /** Language id -> starter code. */
+  starter: Record<string, string>;
+  signature?: string;
+}
+
+/** `meta` keys set by `Room::choose_problem` (the statement goes to the `problem` text). */
+export const META_PROBLEM = "problem";
+export const META_PROBLEM_JSON = "problem_json";
 
 /** One event of a run's stream, in order (`#[serde(tag = "type", rename_all = "snake_case")]`). */
 export type RunEvent =
