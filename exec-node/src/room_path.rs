@@ -187,6 +187,9 @@ impl RoomEntry {
         if m.revoked {
             return Err(format!("{} was revoked from this room", short(member)));
         }
+        if self.settings.as_ref().is_some_and(|s| s.settings.runs_disabled) {
+            return Err("an interviewer turned runs off in this room".into());
+        }
         if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
             return Err(
                 "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
@@ -620,6 +623,7 @@ mod tests {
                     spectators_may_run: false,
                     endorsements,
                     at_ms: 1,
+                    runs_disabled: false,
                 },
             )
         };

@@ -13,15 +13,20 @@
 //! - [`runs`]: runs from the room: the connection to the room's execution node, run requests,
 //!   the run messages every peer sees, the run history; [`exec_access`] signs and checks what
 //!   the node relies on (run settings, endorsements).
+//! - [`interview`]: interviewer controls (timer, runs on/off, editor lock), chat, the
+//!   interviewers' private notes and scorecards, the replay timeline and the Markdown export.
+//! - [`problems`]: the problem bank of the room's execution node (placeholder in this build).
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
 pub mod core;
 pub mod exec_access;
 pub mod identity;
+pub mod interview;
 pub mod local;
 pub mod node;
 pub mod policy;
+pub mod problems;
 pub mod runs;
 pub mod store;
 pub mod wire;

@@ -11,11 +11,13 @@
 //!   [`room_run`]: the run messages every peer of a room sees.
 
 pub mod exec;
+pub mod interview;
 #[cfg(feature = "room")]
 pub mod exec_wire;
 #[cfg(feature = "room")]
 pub mod invite;
 pub mod language;
+pub mod problem;
 #[cfg(feature = "room")]
 pub mod protocol;
 #[cfg(feature = "room")]
