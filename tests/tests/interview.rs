@@ -216,7 +216,12 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
 fn replay_reproduces_the_text_recorded_during_a_session() {
     let mut w = World::new();
     let ivy_dir = w.dir("ivy");
-    let opts = w.opts("ivy");
+    let relay = w.relay.url.clone();
+    let opts = PeerOpts {
+        relay: Some(&relay),
+        name: "ivy",
+        ..Default::default()
+    };
     let mut ivy = Peer::start(PEER, &ivy_dir, &opts, &["create"]).unwrap();
     let (inv, _) = ivy.invite("candidate", true, 3600);
     let mut cand = w.join("cand", &inv);
