@@ -23,6 +23,7 @@ pub mod core;
 pub mod exec_access;
 pub mod identity;
 pub mod interview;
+pub mod interview_api;
 pub mod local;
 pub mod node;
 pub mod policy;
