@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use serde_json::Value;
+use tandem_room::interview_api::{interview_call, interview_state};
 use tauri::ipc::Channel;
 use tauri::State;
-use tandem_room::interview_api::{interview_call, interview_state};
 
 use crate::desktop::Desktop;
 use crate::error::IpcError;

@@ -47,7 +47,12 @@ pub(crate) fn init_record(core: &mut RoomCore) {
         core.record().doc().get(ROOT, CHAT_KEY),
         Ok(Some((Value::Object(ObjType::List), _)))
     );
-    if missing && core.record_mut_unchecked().put_object(ROOT, CHAT_KEY, ObjType::List).is_ok() {
+    if missing
+        && core
+            .record_mut_unchecked()
+            .put_object(ROOT, CHAT_KEY, ObjType::List)
+            .is_ok()
+    {
         core.persist_record();
     }
 }
@@ -117,7 +122,8 @@ pub(crate) fn check_record_change(
                 if editor || own_new {
                     continue;
                 }
-                let append_to_chat = chat.as_ref() == Some(&target) && op.insert && matches!(op.action, OpType::Make(_));
+                let append_to_chat =
+                    chat.as_ref() == Some(&target) && op.insert && matches!(op.action, OpType::Make(_));
                 if !append_to_chat {
                     return refuse("without the edit right only chat messages may be added");
                 }
@@ -175,8 +181,12 @@ impl RoomCore {
         let (_, map) = doc.get(ROOT, CONTROLS_KEY).ok()??;
         let mut best: Option<SignedControls> = None;
         for key in doc.keys(&map) {
-            let Some(json) = scalar_str(doc, &map, &key) else { continue };
-            let Ok(s) = serde_json::from_str::<SignedControls>(&json) else { continue };
+            let Some(json) = scalar_str(doc, &map, &key) else {
+                continue;
+            };
+            let Ok(s) = serde_json::from_str::<SignedControls>(&json) else {
+                continue;
+            };
             let valid = s.signer == key
                 && s.controls.room == self.room().id
                 && self.is_admin(&s.signer)
@@ -326,7 +336,8 @@ impl RoomCore {
             )));
         }
         let decode = || {
-            automerge::sync::Message::decode(bytes).map_err(|e| RoomError::Rejected(format!("malformed private message: {e}")))
+            automerge::sync::Message::decode(bytes)
+                .map_err(|e| RoomError::Rejected(format!("malformed private message: {e}")))
         };
         let msg = crate::core::guarded("private message", decode)?;
         let before = self.private.get_heads();
@@ -387,8 +398,12 @@ impl RoomCore {
         self.require_interviewer()?;
         let mut by: BTreeMap<String, PrivateEntry> = BTreeMap::new();
         for key in self.private.keys(ROOT) {
-            let Some((kind, member)) = key.split_once(':') else { continue };
-            let Ok(Some((Value::Scalar(v), _))) = self.private.get(ROOT, key.as_str()) else { continue };
+            let Some((kind, member)) = key.split_once(':') else {
+                continue;
+            };
+            let Ok(Some((Value::Scalar(v), _))) = self.private.get(ROOT, key.as_str()) else {
+                continue;
+            };
             let ScalarValue::Str(v) = v.as_ref() else { continue };
             let e = by.entry(member.to_string()).or_insert_with(|| PrivateEntry {
                 member: member.to_string(),
@@ -418,7 +433,12 @@ impl RoomCore {
     /// The last history time and the files right then (what `replay_at` of that time returns).
     pub fn files_now(&self) -> (u64, BTreeMap<String, String>) {
         let at = self.history.last().map_or(0, |h| h.at_ms);
-        let files = self.code().files().into_iter().map(|f| (f.clone(), self.code().text(&f))).collect();
+        let files = self
+            .code()
+            .files()
+            .into_iter()
+            .map(|f| (f.clone(), self.code().text(&f)))
+            .collect();
         (at, files)
     }
 }
@@ -471,7 +491,11 @@ fn people(room: &Room) -> Vec<(String, String, String)> {
                 .map(|(_, p)| p.name.clone())
                 .or_else(|| runs.iter().find(|r| r.by == m.key).map(|r| r.name.clone()))
                 .unwrap_or_default();
-            let role = if m.revoked { "revoked".to_string() } else { m.role.as_str().to_string() };
+            let role = if m.revoked {
+                "revoked".to_string()
+            } else {
+                m.role.as_str().to_string()
+            };
             (m.key, name, role)
         })
         .collect()
@@ -664,8 +688,12 @@ impl Room {
                 title.or_else(|| m.get(&txn, "problem").map(|v| v.to_string(&txn)))
             });
             drop(txn);
-            let files: Vec<(String, String)> =
-                c.code().files().into_iter().map(|f| (f.clone(), c.code().text(&f))).collect();
+            let files: Vec<(String, String)> = c
+                .code()
+                .files()
+                .into_iter()
+                .map(|f| (f.clone(), c.code().text(&f)))
+                .collect();
             (problem, files)
         });
         let runs: Vec<RunFact> = self
@@ -849,13 +877,17 @@ mod tests {
         let m = a.private_sync_message(&mut automerge::sync::State::new()).unwrap();
         assert!(cand.receive_private_sync(a.me(), &mut s, &m).is_err());
         // ...and an interviewer refuses private changes from a candidate.
-        cand.private.put(ROOT, format!("notes:{}", cand.me()), "forged").unwrap();
+        cand.private
+            .put(ROOT, format!("notes:{}", cand.me()), "forged")
+            .unwrap();
         let m = cand.private_sync_message(&mut automerge::sync::State::new()).unwrap();
         assert!(a
             .receive_private_sync(cand.me(), &mut automerge::sync::State::new(), &m)
             .is_err());
         // An interviewer cannot overwrite another interviewer's notes.
-        i2.private.put(ROOT, format!("notes:{}", a.me()), "overwritten").unwrap();
+        i2.private
+            .put(ROOT, format!("notes:{}", a.me()), "overwritten")
+            .unwrap();
         let mut st = automerge::sync::State::new();
         let mut refused = false;
         let mut sa2 = automerge::sync::State::new();
@@ -887,7 +919,12 @@ mod tests {
                 index: *pos,
                 text: text.to_string(),
             };
-            let u = if i % 2 == 0 { a.edit(&e, false) } else { b.edit(&e, false) }.unwrap();
+            let u = if i % 2 == 0 {
+                a.edit(&e, false)
+            } else {
+                b.edit(&e, false)
+            }
+            .unwrap();
             if i % 2 == 0 {
                 b.receive_update(&u).unwrap();
             } else {

@@ -23,23 +23,37 @@ pub fn interview_state(room: &Room) -> Value {
 #[derive(Deserialize)]
 #[serde(tag = "method", content = "params", rename_all = "snake_case")]
 enum Call {
-    TimerSet { duration_ms: u64 },
+    TimerSet {
+        duration_ms: u64,
+    },
     TimerStart,
     TimerPause,
-    TimerExtend { by_ms: u64 },
-    RunsEnabled { enabled: bool },
-    LockEditor { locked: bool },
+    TimerExtend {
+        by_ms: u64,
+    },
+    RunsEnabled {
+        enabled: bool,
+    },
+    LockEditor {
+        locked: bool,
+    },
     ChatSend {
         #[serde(default)]
         name: String,
         text: String,
     },
-    NotesSet { notes: String },
-    ScorecardSet { scorecard: Scorecard },
+    NotesSet {
+        notes: String,
+    },
+    ScorecardSet {
+        scorecard: Scorecard,
+    },
     Timeline,
     Export,
     ListProblems,
-    ChooseProblem { id: String },
+    ChooseProblem {
+        id: String,
+    },
 }
 
 /// Runs one call: `{"method": "...", "params": {...}}` (params may be absent for calls

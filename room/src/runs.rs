@@ -107,7 +107,9 @@ impl Room {
     ) -> Result<String, RoomError> {
         request.room = Some(self.id().to_string());
         if !self.controls().runs_enabled {
-            return Err(RoomError::Rejected("an interviewer turned runs off in this room".into()));
+            return Err(RoomError::Rejected(
+                "an interviewer turned runs off in this room".into(),
+            ));
         }
         let runs = self.runs_state();
         let mut changes = self.subscribe();
@@ -241,7 +243,9 @@ impl Room {
     /// Re-signs the room's run settings with `runs_disabled` (interviewers only), so the
     /// execution node refuses runs too.
     pub(crate) fn set_exec_settings_runs_disabled(&self, disabled: bool) -> Result<(), RoomError> {
-        let Some(current) = self.exec_settings() else { return Ok(()) };
+        let Some(current) = self.exec_settings() else {
+            return Ok(());
+        };
         let signed = self.with_core(|c| {
             c.require_interviewer()?;
             let mut s = current.settings.clone();

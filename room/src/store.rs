@@ -265,7 +265,11 @@ mod tests {
         .unwrap();
         rs.compact(&d.snapshot()).unwrap();
         assert_eq!(rs.load().unwrap().updates.len(), 1);
-        assert_eq!(rs.load().unwrap().history[0].update, vec![1, 2, 3], "history survives compaction");
+        assert_eq!(
+            rs.load().unwrap().history[0].update,
+            vec![1, 2, 3],
+            "history survives compaction"
+        );
         drop(rs);
         drop(store);
         std::fs::remove_dir_all(&dir).ok();

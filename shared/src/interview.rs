@@ -252,11 +252,22 @@ pub struct AwayEvent {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Marker {
     /// An edit: UTF-16 units inserted, whether it deleted anything.
-    Edit { at_ms: u64, member: String, inserted: u32, deleted: bool },
+    Edit {
+        at_ms: u64,
+        member: String,
+        inserted: u32,
+        deleted: bool,
+    },
     /// One update inserted at least [`LARGE_PASTE_UNITS`].
     Paste { at_ms: u64, member: String, inserted: u32 },
     /// A run or a submit (from the run history).
-    Run { at_ms: u64, member: String, run_kind: String, verdict: String, run_id: String },
+    Run {
+        at_ms: u64,
+        member: String,
+        run_kind: String,
+        verdict: String,
+        run_id: String,
+    },
     /// The member's window had no focus from `at_ms` to `until_ms` (≥ [`LONG_ABSENCE_MS`]).
     Away { at_ms: u64, member: String, until_ms: u64 },
 }
@@ -536,7 +547,11 @@ pub fn summary_markdown(s: &SessionSummary) -> String {
         if let Some(card) = &p.scorecard {
             let _ = writeln!(out, "| Criterion | Score | Comment |\n| --- | --- | --- |");
             for c in &card.criteria {
-                let score = if c.score == 0 { "–".to_string() } else { format!("{}/4", c.score) };
+                let score = if c.score == 0 {
+                    "–".to_string()
+                } else {
+                    format!("{}/4", c.score)
+                };
                 let _ = writeln!(out, "| {} | {} | {} |", cell(&c.name), score, cell(&c.comment));
             }
             if !card.recommendation.is_empty() {

@@ -11,9 +11,9 @@
 //!   [`room_run`]: the run messages every peer of a room sees.
 
 pub mod exec;
-pub mod interview;
 #[cfg(feature = "room")]
 pub mod exec_wire;
+pub mod interview;
 #[cfg(feature = "room")]
 pub mod invite;
 pub mod language;

@@ -97,7 +97,11 @@ fn private_notes_and_scorecards_never_reach_a_candidates_peer() {
     ivy.cmd(json!({"cmd": "chat_send", "text": "let's start"}));
     for p in [&mut cand, &mut spec] {
         p.wait_text(F, "barrier");
-        eventually("the chat", || p.cmd(json!({"cmd": "chat"}))["chat"].to_string().contains("let's start"));
+        eventually("the chat", || {
+            p.cmd(json!({"cmd": "chat"}))["chat"]
+                .to_string()
+                .contains("let's start")
+        });
         p.cmd(json!({"cmd": "sleep", "ms": 400})); // let sled flush
     }
     iv2.cmd(json!({"cmd": "sleep", "ms": 400}));
@@ -110,11 +114,17 @@ fn private_notes_and_scorecards_never_reach_a_candidates_peer() {
         assert!(!contains(&store, &card_marker), "the {who}'s store holds the scorecard");
         let dump = std::fs::read(dumps.join(if who == "candidate" { "cand" } else { "spec" })).unwrap();
         assert!(!dump.is_empty(), "the {who} received frames");
-        assert!(!contains(&dump, &marker) && !contains(&dump, &card_marker), "the {who} received the notes");
+        assert!(
+            !contains(&dump, &marker) && !contains(&dump, &card_marker),
+            "the {who} received the notes"
+        );
         assert!(!frame_kinds(&dump).contains(&5), "the {who} was sent a private frame");
     }
     // The same checks find them where they belong (so they would find a leak).
-    assert!(contains(&all_bytes(&iv2_dir), &marker), "the second interviewer stores the notes");
+    assert!(
+        contains(&all_bytes(&iv2_dir), &marker),
+        "the second interviewer stores the notes"
+    );
     let dump = std::fs::read(dumps.join("iv2")).unwrap();
     assert!(contains(&dump, &marker) && frame_kinds(&dump).contains(&5));
 }
@@ -166,7 +176,9 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
 
     // Runs off: the candidate's own peer refuses its run.
     ivy.cmd(json!({"cmd": "runs_enabled", "enabled": false}));
-    eventually("runs off at the candidate", || controls(&mut cand)["runs_enabled"] == false);
+    eventually("runs off at the candidate", || {
+        controls(&mut cand)["runs_enabled"] == false
+    });
     let err = cand
         .try_cmd(json!({"cmd": "run", "language": "python", "code": "print(1)"}))
         .unwrap_err();
@@ -185,7 +197,9 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
     assert_eq!(locked["editor_locked"], true);
     assert_eq!(locked["locked_members"].as_array().unwrap().len(), 1);
     let cand_id = cand.id.clone();
-    eventually("the candidate to know it is locked", || may_edit(&mut cand, &cand_id) == Some(false));
+    eventually("the candidate to know it is locked", || {
+        may_edit(&mut cand, &cand_id) == Some(false)
+    });
     assert!(cand
         .try_cmd(json!({"cmd": "insert", "file": F, "pos": 0, "text": "x"}))
         .is_err());
@@ -203,13 +217,25 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
         c.as_array().is_some_and(|l| l.len() == 2)
     });
     let chat = ivy.cmd(json!({"cmd": "chat"}))["chat"].clone();
-    let by: Vec<&str> = chat.as_array().unwrap().iter().map(|m| m["by"].as_str().unwrap()).collect();
-    assert!(by.contains(&cand.id.as_str()) && by.contains(&spec.id.as_str()), "{chat}");
+    let by: Vec<&str> = chat
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["by"].as_str().unwrap())
+        .collect();
+    assert!(
+        by.contains(&cand.id.as_str()) && by.contains(&spec.id.as_str()),
+        "{chat}"
+    );
     // Unlock: the candidate edits again.
     ivy.cmd(json!({"cmd": "lock_editor", "locked": false}));
-    eventually("the candidate may edit again", || may_edit(&mut cand, &cand_id) == Some(true));
+    eventually("the candidate may edit again", || {
+        may_edit(&mut cand, &cand_id) == Some(true)
+    });
     cand.insert(F, 0, "after. ");
-    eventually("the interviewer to get the candidate's edit", || ivy.text(F).starts_with("after. "));
+    eventually("the interviewer to get the candidate's edit", || {
+        ivy.text(F).starts_with("after. ")
+    });
 }
 
 #[test]
@@ -284,8 +310,14 @@ fn replay_reproduces_the_text_recorded_during_a_session() {
         .iter()
         .map(|m| m["kind"].as_str().unwrap())
         .collect();
-    assert!(kinds.contains(&"paste") && kinds.contains(&"away") && kinds.contains(&"edit"), "{kinds:?}");
-    let md = ivy.cmd(json!({"cmd": "export"}))["markdown"].as_str().unwrap().to_string();
+    assert!(
+        kinds.contains(&"paste") && kinds.contains(&"away") && kinds.contains(&"edit"),
+        "{kinds:?}"
+    );
+    let md = ivy.cmd(json!({"cmd": "export"}))["markdown"]
+        .as_str()
+        .unwrap()
+        .to_string();
     assert!(md.contains("large paste by Cand (300 characters)"), "{md}");
     // The history is stored: after a restart from disk the replay is the same.
     let room = ivy.room_id();
@@ -294,4 +326,3 @@ fn replay_reproduces_the_text_recorded_during_a_session() {
     let mut again = Peer::start(PEER, &ivy_dir, &opts, &["open", &room]).unwrap();
     check(&mut again, &snapshots);
 }
-
