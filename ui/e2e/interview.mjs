@@ -100,7 +100,7 @@ async function open(name, url) {
     if (!localStorage.getItem("tandem.settings.v1")) localStorage.setItem("tandem.settings.v1", JSON.stringify({ theme: "light", name: n, uiLanguage: "en" }));
   }, name);
   const p = await ctx.newPage();
-  p.on("pageerror", (e) => e.message !== "Canceled" && failures.push(`${name}: page error: ${e.message}`));
+  p.on("pageerror", (e) => e.message !== "Canceled" && failures.push(`${name}: page error: ${e.stack ?? e.message}`));
   await p.goto(url);
   await p.waitForSelector(".monaco-editor textarea", { timeout: 60_000 });
   return p;

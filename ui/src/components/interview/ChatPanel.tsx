@@ -15,7 +15,11 @@ export function ChatPanel() {
   const [text, setText] = useState("");
   const [error, setError] = useState<string | null>(null);
   const end = useRef<HTMLLIElement>(null);
-  useEffect(() => end.current?.scrollIntoView?.({ block: "end" }), [chat.length]);
+  // Braces matter: Chromium's scrollIntoView now returns a promise, which React would take for
+  // the effect's cleanup function.
+  useEffect(() => {
+    end.current?.scrollIntoView?.({ block: "end" });
+  }, [chat.length]);
   const send = () => {
     const body = text.trim();
     if (!body) return;
