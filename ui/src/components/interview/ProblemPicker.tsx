@@ -1,5 +1,5 @@
 /** Interviewer: pick the room's problem from the execution node's bank (statement for everyone). */
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
 import type { ProblemSummary } from "../../room/interview";
 import { usePermissions, useRoom } from "../../state/room";
@@ -27,14 +27,16 @@ export function ProblemPicker({ open, onOpenChange }: { open: boolean; onOpenCha
   const [list, setList] = useState<ProblemSummary[] | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
-  const [loaded, setLoaded] = useState(false);
-  if (!loaded) {
-    setLoaded(true);
+  useEffect(() => {
+    let live = true;
     conn
       .interview("list_problems", {})
-      .then((r) => setList((r.problems as ProblemSummary[]) ?? []))
-      .catch((e: Error) => setError(e.message));
-  }
+      .then((r) => live && setList((r.problems as ProblemSummary[]) ?? []))
+      .catch((e: Error) => live && setError(e.message));
+    return () => {
+      live = false;
+    };
+  }, [conn]);
   const choose = (id: string) => {
     setBusy(id);
     setError(null);
