@@ -232,9 +232,12 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
     eventually("the candidate may edit again", || {
         may_edit(&mut cand, &cand_id) == Some(true)
     });
-    cand.insert(F, 0, "after. ");
+    // At the end: the candidate's own copy still holds its refused "EVIL " at the start, and an
+    // insertion next to it would depend on text nobody else has (so it would never apply).
+    let end = cand.text(F).encode_utf16().count();
+    cand.insert(F, end, " after.");
     eventually("the interviewer to get the candidate's edit", || {
-        ivy.text(F).starts_with("after. ")
+        ivy.text(F).ends_with(" after.")
     });
 }
 
@@ -265,6 +268,7 @@ fn replay_reproduces_the_text_recorded_during_a_session() {
             (&mut ivy, format!("let v{i} = {i};\n"))
         };
         let pos = expected.encode_utf16().count();
+        who.wait_text(F, &expected); // the editor's own copy is up to date before it types
         who.insert(F, pos, &text);
         expected.push_str(&text);
         ivy.wait_text(F, &expected);
@@ -277,6 +281,7 @@ fn replay_reproduces_the_text_recorded_during_a_session() {
     }
     // A large paste by the candidate and an absence (its window lost focus for > 10 s).
     let paste = "x".repeat(300);
+    cand.wait_text(F, &expected);
     cand.insert(F, 0, &paste);
     expected = format!("{paste}{expected}");
     ivy.wait_text(F, &expected);
