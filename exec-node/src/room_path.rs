@@ -640,6 +640,32 @@ mod tests {
     }
 
     #[test]
+    fn runs_turned_off_by_an_interviewer_are_refused() {
+        let (creator, policy) = room();
+        let mut e = RoomEntry::new(policy.room().clone());
+        let me = key_hex(&creator.public());
+        let mut settings = ExecSettings {
+            room: policy.room().clone(),
+            ticket: ExecTicket(PeerAddr {
+                id: me.clone(),
+                relay: None,
+                addrs: vec![],
+            })
+            .encode(),
+            spectators_may_run: false,
+            endorsements: vec![],
+            at_ms: 1,
+            runs_disabled: true,
+        };
+        e.settings = Some(sign_settings(&creator, settings.clone()));
+        let err = e.check_run(&me, &access()).unwrap_err();
+        assert!(err.contains("turned runs off"), "{err}");
+        settings.runs_disabled = false;
+        e.settings = Some(sign_settings(&creator, settings));
+        e.check_run(&me, &access()).unwrap();
+    }
+
+    #[test]
     fn strangers_are_refused_and_rate_limits_speak_clearly() {
         let (creator, policy) = room();
         let mut e = RoomEntry::new(policy.room().clone());
