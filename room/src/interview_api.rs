@@ -98,3 +98,58 @@ pub async fn interview_call(room: &Room, call: Value, name: &str) -> Result<Valu
         Call::ChooseProblem { id } => room.choose_problem(&id).await.map(|p| json!({ "problem": p })),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Node, NodeConfig};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn calls_with_and_without_params_and_clear_errors() {
+        let dir = std::env::temp_dir().join(format!("tandem-interview-api-{}", rand::random::<u64>()));
+        let node = Node::start(NodeConfig::new(&dir)).await.unwrap();
+        let room = node.create_room().unwrap();
+        // Calls without parameters work with `params` absent, null or empty.
+        for call in [
+            json!({"method": "timer_start"}),
+            json!({"method": "timer_pause", "params": null}),
+            json!({"method": "timeline", "params": {}}),
+        ] {
+            interview_call(&room, call.clone(), "Ivy")
+                .await
+                .unwrap_or_else(|e| panic!("{call}: {e}"));
+        }
+        let r = interview_call(
+            &room,
+            json!({"method": "timer_extend", "params": {"by_ms": 60000}}),
+            "Ivy",
+        )
+        .await
+        .unwrap();
+        assert_eq!(r["controls"]["timer"]["duration_ms"], 45 * 60_000 + 60_000);
+        // The caller's name is used for chat unless the params name someone.
+        let r = interview_call(&room, json!({"method": "chat_send", "params": {"text": "hi"}}), "Ivy")
+            .await
+            .unwrap();
+        assert_eq!(r["message"]["name"], "Ivy");
+        interview_call(&room, json!({"method": "notes_set", "params": {"notes": "n"}}), "")
+            .await
+            .unwrap();
+        let state = interview_state(&room);
+        assert_eq!(state["chat"][0]["text"], "hi");
+        assert_eq!(state["private"][0]["notes"], "n", "the creator is an interviewer");
+        // Bad calls say why.
+        for (call, why) in [
+            (json!({"method": "launch_rockets"}), "bad call"),
+            (json!({"method": "timer_set"}), "bad call"),
+            (json!({"method": "chat_send", "params": {"text": "  "}}), "empty"),
+            (json!({"method": "list_problems"}), "not available"),
+        ] {
+            let e = interview_call(&room, call.clone(), "").await.unwrap_err().to_string();
+            assert!(e.contains(why), "{call}: {e}");
+        }
+        room.close();
+        node.shutdown().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
