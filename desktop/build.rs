@@ -17,6 +17,9 @@ const COMMANDS: &[&str] = &[
     "create_invite",
     "request_run",
     "cancel_run",
+    "interview_state_get",
+    "interview_call_send",
+    "interview_watch",
 ];
 
 fn main() {

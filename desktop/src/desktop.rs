@@ -228,7 +228,7 @@ impl Desktop {
         Ok(())
     }
 
-    fn room(&self, session: u32) -> Result<Room, IpcError> {
+    pub(crate) fn room(&self, session: u32) -> Result<Room, IpcError> {
         lock(&self.sessions)
             .get(&session)
             .map(|s| s.room.clone())

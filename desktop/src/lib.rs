@@ -10,6 +10,7 @@
 pub mod commands;
 pub mod desktop;
 pub mod error;
+pub mod record;
 pub mod runs;
 pub mod session;
 pub mod settings;
@@ -86,6 +87,9 @@ pub fn run() {
             commands::create_invite,
             commands::request_run,
             commands::cancel_run,
+            record::interview_state_get,
+            record::interview_call_send,
+            record::interview_watch,
         ])
         .build(tauri::generate_context!())
         .expect("error while building the Tandem desktop app")

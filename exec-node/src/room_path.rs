@@ -189,6 +189,9 @@ impl RoomEntry {
         if m.revoked {
             return Err(format!("{} was revoked from this room", short(member)));
         }
+        if self.settings.as_ref().is_some_and(|s| s.settings.runs_disabled) {
+            return Err("an interviewer turned runs off in this room".into());
+        }
         if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
             return Err(
                 "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
@@ -621,6 +624,7 @@ mod tests {
                     spectators_may_run: false,
                     endorsements,
                     at_ms: 1,
+                    runs_disabled: false,
                 },
             )
         };
@@ -634,6 +638,32 @@ mod tests {
             4_000_000_000,
         )]);
         assert!(b.serves(&policy, Some(&other_org)).is_err());
+    }
+
+    #[test]
+    fn runs_turned_off_by_an_interviewer_are_refused() {
+        let (creator, policy) = room();
+        let mut e = RoomEntry::new(policy.room().clone());
+        let me = key_hex(&creator.public());
+        let mut settings = ExecSettings {
+            room: policy.room().clone(),
+            ticket: ExecTicket(PeerAddr {
+                id: me.clone(),
+                relay: None,
+                addrs: vec![],
+            })
+            .encode(),
+            spectators_may_run: false,
+            endorsements: vec![],
+            at_ms: 1,
+            runs_disabled: true,
+        };
+        e.settings = Some(sign_settings(&creator, settings.clone()));
+        let err = e.check_run(&me, &access()).unwrap_err();
+        assert!(err.contains("turned runs off"), "{err}");
+        settings.runs_disabled = false;
+        e.settings = Some(sign_settings(&creator, settings));
+        e.check_run(&me, &access()).unwrap();
     }
 
     #[test]

@@ -117,6 +117,8 @@ enum Cmd {
         pos: Option<u32>,
         #[serde(default)]
         typing: bool,
+        #[serde(default)]
+        away: bool,
     },
     Presence,
     Peers,
@@ -196,6 +198,43 @@ enum Cmd {
     },
     /// The room's problem as this peer's document has it.
     Problem,
+    // Interview (see tandem_room::interview).
+    Controls,
+    TimerSet {
+        duration_ms: u64,
+    },
+    TimerStart,
+    TimerPause,
+    TimerExtend {
+        by_ms: u64,
+    },
+    RunsEnabled {
+        enabled: bool,
+    },
+    LockEditor {
+        locked: bool,
+    },
+    ChatSend {
+        text: String,
+    },
+    Chat,
+    NotesSet {
+        notes: String,
+    },
+    ScorecardSet {
+        scorecard: tandem_shared::interview::Scorecard,
+    },
+    Private,
+    /// The last history time and the files then (what `replay_at` of that time must return).
+    FilesNow,
+    ReplayAt {
+        at_ms: u64,
+    },
+    Timeline,
+    Export {
+        #[serde(default)]
+        path: Option<String>,
+    },
     Sleep {
         ms: u64,
     },
@@ -263,6 +302,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             file,
             pos,
             typing,
+            away,
         } => {
             let me = ctx.node.id();
             let role = room
@@ -287,6 +327,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
                 cursor,
                 selection: None,
                 typing,
+                away,
             };
             room.set_presence(&p)?;
             ok(json!({}))
@@ -449,6 +490,40 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
         Cmd::Problems => ok(json!({ "problems": room.list_problems().await? })),
         Cmd::ChooseProblem { id } => ok(json!({ "problem": room.choose_problem(&id).await? })),
         Cmd::Problem => ok(json!({ "problem": room.current_problem(), "statement": room.problem_statement() })),
+        Cmd::Controls => ok(json!({ "controls": room.controls() })),
+        Cmd::TimerSet { duration_ms } => ok(json!({ "controls": room.timer_set(duration_ms)? })),
+        Cmd::TimerStart => ok(json!({ "controls": room.timer_start()? })),
+        Cmd::TimerPause => ok(json!({ "controls": room.timer_pause()? })),
+        Cmd::TimerExtend { by_ms } => ok(json!({ "controls": room.timer_extend(by_ms)? })),
+        Cmd::RunsEnabled { enabled } => ok(json!({ "controls": room.set_runs_enabled(enabled)? })),
+        Cmd::LockEditor { locked } => ok(json!({ "controls": room.lock_editor(locked)? })),
+        Cmd::ChatSend { text } => ok(json!({ "message": room.send_chat(&ctx.name, &text)? })),
+        Cmd::Chat => ok(json!({ "chat": room.chat() })),
+        Cmd::NotesSet { notes } => {
+            room.set_notes(&notes)?;
+            ok(json!({}))
+        }
+        Cmd::ScorecardSet { scorecard } => {
+            room.set_scorecard(&scorecard)?;
+            ok(json!({}))
+        }
+        Cmd::Private => ok(json!({ "private": room.private_entries()? })),
+        Cmd::FilesNow => {
+            let (at_ms, files) = room.files_now();
+            ok(json!({ "at_ms": at_ms, "files": files }))
+        }
+        Cmd::ReplayAt { at_ms } => ok(json!({ "files": room.replay_at(at_ms) })),
+        Cmd::Timeline => ok(json!({ "timeline": room.timeline() })),
+        Cmd::Export { path } => {
+            let md = room.export_markdown();
+            match path {
+                Some(p) => {
+                    std::fs::write(&p, &md).with_context(|| format!("writing {p}"))?;
+                    ok(json!({ "path": p, "bytes": md.len() }))
+                }
+                None => ok(json!({ "markdown": md })),
+            }
+        }
         Cmd::Sleep { ms } => {
             tokio::time::sleep(Duration::from_millis(ms)).await;
             ok(json!({}))

@@ -16,7 +16,12 @@
 //! `add_run {language,verdict}`, `record`, `sleep {ms}`, `quit`; runs through the room's
 //! execution node: `set_exec_node {ticket,spectators_may_run?,endorsements?}`, `exec_status`,
 //! `run {language,code,file?,stdin?,kind?,request_id?,wait?}`, `cancel {run_id}`,
-//! `run_log {run_id,wait?}`, `runs`, `run_history`. Every run message is also printed as it
+//! `run_log {run_id,wait?}`, `runs`, `run_history`; the interview: `controls`,
+//! `timer_set {duration_ms}`, `timer_start`, `timer_pause`, `timer_extend {by_ms}`,
+//! `runs_enabled {enabled}`, `lock_editor {locked}`, `chat_send {text}`, `chat`,
+//! `notes_set {notes}`, `scorecard_set {scorecard}`, `private`, `files_now`, `replay_at {at_ms}`,
+//! `timeline`, `export {path?}` (Markdown), `problems`, `choose_problem {id}`. `presence_set`
+//! takes `away` (the window lost focus). Every run message is also printed as it
 //! arrives: `{"event":"run","msg":{…docs/ui.md type-100 shape…}}`.
 //! Positions and lengths are UTF-16 code units (as in Monaco).
 

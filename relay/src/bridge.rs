@@ -160,7 +160,7 @@ pub fn encode_json(kind: u64, body: &Value) -> Vec<u8> {
 }
 
 /// The JSON body of a type 100/101 frame (after the type).
-fn decode_json(rest: &[u8]) -> Option<Value> {
+pub(crate) fn decode_json(rest: &[u8]) -> Option<Value> {
     let (len, n) = read_var_uint(rest)?;
     let body = rest.get(n..n.checked_add(usize::try_from(len).ok()?)?)?;
     serde_json::from_slice(body).ok()
@@ -298,6 +298,7 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
     let mut local = room.attach_local();
     let mut changed = room.subscribe();
     let mut runs = runs::RunBridge::new(&room);
+    let mut record = crate::record::RecordBridge::default();
     let mut last_policy = String::new();
     let mut reason: Option<(u16, &str)> = None;
     loop {
@@ -313,6 +314,12 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
                 break;
             }
             last_policy = text;
+        }
+        if let Some(state) = record.state_if_changed(&room) {
+            let frame = encode_json(crate::record::MSG_RECORD, &state);
+            if ws.send(Message::Binary(frame.into())).await.is_err() {
+                break;
+            }
         }
         if room.with_core(|c| c.policy().member(c.me()).is_some_and(|m| m.revoked)) {
             reason = Some((CLOSE_REVOKED, "you were revoked from this room"));
@@ -396,6 +403,17 @@ async fn handle_frame(
         }
         MSG_RUN => match decode_json(&bytes[n..]) {
             Some(msg) => runs.from_client(msg).iter().map(|m| encode_json(MSG_RUN, m)).collect(),
+            None => {
+                metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
+                vec![]
+            }
+        },
+        crate::record::MSG_RECORD => match decode_json(&bytes[n..]) {
+            Some(msg) => crate::record::from_client(room, msg)
+                .await
+                .iter()
+                .map(|m| encode_json(crate::record::MSG_RECORD, m))
+                .collect(),
             None => {
                 metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
                 vec![]

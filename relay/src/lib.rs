@@ -20,6 +20,7 @@ pub mod access;
 pub mod admin;
 pub mod bridge;
 pub mod metrics;
+pub mod record;
 pub mod runs;
 pub mod self_signed;
 pub mod sessions;

@@ -26,6 +26,8 @@ use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
 use yrs::{ReadTxn, StateVector, Transact};
 
+use tandem_shared::interview::{AwayEvent, HistoryUpdate};
+
 use crate::identity::{key_hex, verify_hex};
 use crate::policy::{make_invite, now_ms, short, sign_statement, Policy};
 use crate::store::{Loaded, RoomStore};
@@ -131,6 +133,14 @@ pub struct RoomCore {
     seen_set: HashSet<[u8; 64]>,
     /// Bumped on every change, so waiters can tell something happened.
     version: u64,
+    /// The interviewers' private record (notes, scorecards): synced only between interviewers
+    /// (frame kind 5), see `interview.rs`.
+    pub(crate) private: automerge::AutoCommit,
+    /// Every code update this peer applied, with when and whose (the replay).
+    pub(crate) history: Vec<HistoryUpdate>,
+    /// Members' focus changes as this peer saw them (the replay's absences).
+    pub(crate) away_log: Vec<AwayEvent>,
+    away_now: std::collections::HashMap<String, bool>,
 }
 
 fn random_client_id() -> u64 {
@@ -151,7 +161,29 @@ impl RoomCore {
         let code = CodeDoc::new(random_client_id());
         let mut policy = Policy::new(room.clone());
         let mut record = None;
+        let actor = automerge::ActorId::from(key.public().as_bytes().as_slice());
+        let mut private = automerge::AutoCommit::new().with_actor(actor.clone());
+        let mut history = Vec::new();
+        let mut away_log = Vec::new();
         if let Some(l) = loaded {
+            if let Some(bytes) = &l.private {
+                match automerge::AutoCommit::load(bytes) {
+                    Ok(d) => private = d.with_actor(actor.clone()),
+                    Err(e) => tracing::warn!(error = %e, "could not load the private record"),
+                }
+            }
+            history = l.history;
+            away_log = l.away;
+            if history.is_empty() && !l.updates.is_empty() {
+                // A room from before the replay history: its stored state is the base.
+                for u in &l.updates {
+                    history.push(HistoryUpdate {
+                        at_ms: 0,
+                        author: String::new(),
+                        update: u.clone(),
+                    });
+                }
+            }
             for u in &l.updates {
                 if let Err(e) = guarded("stored update", || code.apply(u).map_err(RoomError::from)) {
                     tracing::warn!(error = %e, "skipping a stored update that does not apply");
@@ -179,7 +211,12 @@ impl RoomCore {
             seen: VecDeque::new(),
             seen_set: HashSet::new(),
             version: 0,
+            private,
+            history,
+            away_log,
+            away_now: Default::default(),
         };
+        crate::interview::init_record(&mut core);
         if let Some(s) = &core.store {
             s.compact(&core.code.snapshot())?;
         }
@@ -214,6 +251,14 @@ impl RoomCore {
     }
     fn bump(&mut self) {
         self.version = self.version.wrapping_add(1);
+    }
+    pub(crate) fn bump_version(&mut self) {
+        self.bump();
+    }
+    /// The session record's document, for writers that enforce their own rules (`interview.rs`);
+    /// the caller persists with `persist_record`.
+    pub(crate) fn record_mut_unchecked(&mut self) -> &mut automerge::AutoCommit {
+        self.record.doc_mut()
     }
 
     /// Signs a statement about this room, made now. The time is kept strictly after every
@@ -268,7 +313,50 @@ impl RoomCore {
         }
     }
 
-    fn persist_record(&mut self) {
+    /// Adds an applied update to the replay history. Times are strictly increasing per room,
+    /// so "the text at the time of entry N" is exact even for a burst within one millisecond.
+    pub(crate) fn log_history(&mut self, author: &str, update: &[u8]) {
+        let at_ms = now_ms().max(self.history.last().map_or(0, |h| h.at_ms + 1));
+        let h = HistoryUpdate {
+            at_ms,
+            author: author.to_string(),
+            update: update.to_vec(),
+        };
+        if let Some(store) = &self.store {
+            if let Err(e) = store.append_history(&h) {
+                tracing::warn!(error = %e, "could not persist a history entry");
+            }
+        }
+        self.history.push(h);
+    }
+
+    /// Records focus changes in everyone's presence (the replay flags long absences).
+    fn note_away(&mut self) {
+        let now = now_ms();
+        let mut events = Vec::new();
+        for (_, p) in self.presence() {
+            let before = self.away_now.insert(p.member.clone(), p.away);
+            if before.unwrap_or(false) != p.away {
+                events.push(AwayEvent {
+                    at_ms: now,
+                    member: p.member.clone(),
+                    away: p.away,
+                });
+            }
+        }
+        for e in events {
+            if let Some(store) = &self.store {
+                let _ = store.append_away(&e);
+            }
+            self.away_log.push(e);
+        }
+    }
+
+    pub(crate) fn store(&self) -> Option<&RoomStore> {
+        self.store.as_ref()
+    }
+
+    pub(crate) fn persist_record(&mut self) {
         if let Some(store) = &self.store {
             let bytes = self.record.save();
             if let Err(e) = store.save_record(&bytes) {
@@ -318,6 +406,8 @@ impl RoomCore {
             Edit::Delete { file, index, len } => self.code.delete(file, *index, *len)?,
         };
         self.persist_update(&update);
+        let me = self.me.clone();
+        self.log_history(&me, &update);
         self.bump();
         Ok(update)
     }
@@ -341,6 +431,8 @@ impl RoomCore {
     pub fn apply_own_update(&mut self, update: &[u8]) -> Result<(), RoomError> {
         guarded("update", || self.code.apply(update).map_err(RoomError::from))?;
         self.persist_update(update);
+        let me = self.me.clone();
+        self.log_history(&me, update);
         self.bump();
         Ok(())
     }
@@ -384,6 +476,7 @@ impl RoomCore {
         guarded("update", || self.code.apply(&u.update).map_err(RoomError::from))?;
         self.remember(u.signature);
         self.persist_update(&u.update);
+        self.log_history(&author, &u.update);
         self.bump();
         Ok(true)
     }
@@ -410,6 +503,14 @@ impl RoomCore {
         guarded("sync step 2", || self.code.apply(&update).map_err(RoomError::from))?;
         if self.code.doc().transact().state_vector() != before || summary.has_deletes {
             self.persist_update(&update);
+            // Attributed to whoever inserted most of it (deletions alone: the sender, who may edit).
+            let author = summary
+                .clients
+                .iter()
+                .max_by_key(|(_, lo, hi)| hi - lo)
+                .and_then(|(c, _, _)| self.policy.owner_of(*c).map(str::to_string))
+                .unwrap_or_else(|| sender.to_string());
+            self.log_history(&author, &update);
             self.bump();
         }
         Ok(())
@@ -469,6 +570,7 @@ impl RoomCore {
             .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
         let changed = summary.is_some_and(|s| !s.all_changes().is_empty());
         if changed {
+            self.note_away();
             self.bump();
         }
         Ok(changed)
@@ -492,6 +594,7 @@ impl RoomCore {
             .awareness
             .update_with_clients([yrs::block::ClientID::new(self.code.client_id())])
             .map_err(|e| RoomError::Rejected(format!("awareness: {e}")))?;
+        self.note_away();
         self.bump();
         Ok(Message::Awareness(u).encode_v1())
     }
@@ -562,13 +665,7 @@ impl RoomCore {
                 .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))
         })?;
         for change in fork.get_changes(&before) {
-            let actor = tandem_shared::invite::to_hex(change.actor_id().to_bytes());
-            if !self.policy.may_edit(&actor) {
-                return Err(RoomError::Forbidden(format!(
-                    "session-record change by {} without the edit right",
-                    short(&actor)
-                )));
-            }
+            crate::interview::check_record_change(&self.policy, &fork, &change)?;
         }
         let msg = automerge::sync::Message::decode(bytes).map_err(|e| RoomError::Rejected(e.to_string()))?;
         self.record
@@ -857,6 +954,7 @@ mod tests {
             cursor: None,
             selection: None,
             typing: true,
+            away: false,
         };
         let msg = b.core.set_presence(&p).unwrap();
         assert!(matches!(

@@ -90,6 +90,7 @@ mod tests {
             spectators_may_run: false,
             endorsements: vec![],
             at_ms: 1,
+            runs_disabled: false,
         };
         verify_settings(&policy, &sign_settings(&creator, settings.clone())).unwrap();
         let stranger = SecretKey::generate();

@@ -15,6 +15,8 @@
 //!   the run messages every peer sees, the run history; [`exec_access`] signs and checks what
 //!   the node relies on (run settings, endorsements); [`problems`]: the problem bank of the
 //!   room's execution node, and choosing the room's problem.
+//! - [`interview`]: interviewer controls (timer, runs on/off, editor lock), chat, the
+//!   interviewers' private notes and scorecards, the replay timeline and the Markdown export.
 //!
 //! The wire contracts themselves are in `tandem_shared::protocol` and `tandem_shared::invite`.
 
@@ -22,6 +24,8 @@ pub mod accept;
 pub mod core;
 pub mod exec_access;
 pub mod identity;
+pub mod interview;
+pub mod interview_api;
 pub mod local;
 pub mod node;
 pub mod policy;

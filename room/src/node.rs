@@ -379,6 +379,8 @@ struct Link {
     remote: String,
     tx: mpsc::Sender<Arc<Vec<u8>>>,
     record_state: automerge::sync::State,
+    /// Sync state of the interviewers' private record (used only when both ends are interviewers).
+    private_state: automerge::sync::State,
     conn: Connection,
 }
 
@@ -690,6 +692,18 @@ impl Room {
         Ok(())
     }
 
+    /// Runs a change on the room's core, then syncs the session record and the private record
+    /// to the peers that get them (see `interview.rs`).
+    pub(crate) fn change_core<T>(&self, f: impl FnOnce(&mut RoomCore) -> Result<T, RoomError>) -> Result<T, RoomError> {
+        let mut st = lock(&self.inner.state);
+        let out = f(&mut st.core)?;
+        sync_record_to_all(&mut st, None);
+        sync_private_to_all(&mut st, None);
+        drop(st);
+        self.notify();
+        Ok(out)
+    }
+
     pub fn record<T>(&self, f: impl FnOnce(&SessionRecord) -> T) -> T {
         self.with_core(|c| f(c.record()))
     }
@@ -966,9 +980,11 @@ impl Room {
                     remote: remote.clone(),
                     tx,
                     record_state,
+                    private_state: automerge::sync::State::new(),
                     conn: conn.clone(),
                 },
             );
+            sync_private_to_all(&mut st, None);
         }
         self.notify();
         tracing::debug!(peer = short(&remote), "connected");
@@ -1034,6 +1050,7 @@ impl Room {
                     continue;
                 }
             };
+            dump_received(&frame);
             if let Err(e) = self.handle(link_id, remote, frame) {
                 tracing::info!(peer = short(remote), error = %e, "refused a message");
                 let code = match e {
@@ -1107,6 +1124,29 @@ impl Room {
                     sync_record_to_all(st, Some(link_id));
                 }
             }
+            Frame::Private(bytes) => {
+                let Some(link) = st.links.get_mut(&link_id) else {
+                    return Ok(());
+                };
+                // Refused (and never answered) unless both ends are interviewers.
+                if !st.core.shares_private_with(remote) {
+                    return Err(RoomError::Forbidden(
+                        "private notes are exchanged between interviewers only".into(),
+                    ));
+                }
+                let mut state = std::mem::take(&mut link.private_state);
+                let result = st.core.receive_private_sync(remote, &mut state, &bytes);
+                let reply = st.core.private_sync_message(&mut state);
+                if let Some(link) = st.links.get_mut(&link_id) {
+                    link.private_state = state;
+                }
+                if let Some(m) = reply {
+                    send_to(st, link_id, Frame::Private(m));
+                }
+                if result? {
+                    sync_private_to_all(st, Some(link_id));
+                }
+            }
             Frame::Control(Control::Policy { statements }) => {
                 let (added, errors) = st.core.add_statements(statements);
                 if !added.is_empty() {
@@ -1139,6 +1179,22 @@ impl Room {
             Frame::Control(Control::Hello(_)) => {}
         }
         Ok(())
+    }
+}
+
+/// With `TANDEM_DUMP_RECEIVED=FILE`, every frame received from a peer is appended to FILE
+/// (length-prefixed, as on the wire, after QUIC decryption). Tests use it to prove what a peer
+/// never receives (e.g. the interviewers' private notes on a candidate's peer).
+fn dump_received(frame: &Frame) {
+    static DUMP: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
+    let dump = DUMP.get_or_init(|| {
+        let path = std::env::var_os("TANDEM_DUMP_RECEIVED")?;
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok()?;
+        Some(Mutex::new(file))
+    });
+    if let (Some(file), Ok(bytes)) = (dump, frame.encode()) {
+        use std::io::Write;
+        let _ = lock(file).write_all(&bytes);
     }
 }
 
@@ -1232,10 +1288,33 @@ fn sync_record_to_all(st: &mut State, except: Option<u64>) {
     }
 }
 
+/// Offers the private record to every link whose remote is an interviewer (when this peer is
+/// one); nobody else is ever sent a private frame.
+pub(crate) fn sync_private_to_all(st: &mut State, except: Option<u64>) {
+    let ids: Vec<u64> = st
+        .links
+        .iter()
+        .filter(|(id, l)| Some(**id) != except && st.core.shares_private_with(&l.remote))
+        .map(|(id, _)| *id)
+        .collect();
+    for id in ids {
+        let Some(link) = st.links.get_mut(&id) else { continue };
+        let mut state = std::mem::take(&mut link.private_state);
+        let msg = st.core.private_sync_message(&mut state);
+        if let Some(link) = st.links.get_mut(&id) {
+            link.private_state = state;
+        }
+        if let Some(m) = msg {
+            send_to(st, id, Frame::Private(m));
+        }
+    }
+}
+
 /// After statements changed: closes links to peers that are no longer members (revoked) and
 /// syncs the session record (interviewers mirror roles into it).
 fn enforce_membership(st: &mut State) {
     sync_record_to_all(st, None);
+    sync_private_to_all(st, None);
     let gone: Vec<u64> = st
         .links
         .iter()

@@ -110,6 +110,11 @@ impl Room {
         kind: RunKind,
     ) -> Result<String, RoomError> {
         request.room = Some(self.id().to_string());
+        if !self.controls().runs_enabled {
+            return Err(RoomError::Rejected(
+                "an interviewer turned runs off in this room".into(),
+            ));
+        }
         let runs = self.runs_state();
         let outbound = self.exec_outbound().await?;
         let (tx, rx) = oneshot::channel();
@@ -268,8 +273,26 @@ impl Room {
                     spectators_may_run,
                     endorsements,
                     at_ms: now_ms(),
+                    runs_disabled: !c.controls().runs_enabled,
                 },
             ))
+        })?;
+        let json = serde_json::to_string(&signed).map_err(|e| RoomError::Rejected(e.to_string()))?;
+        self.change_record(|r| r.set_setting(EXEC_SETTINGS_KEY, &json))
+    }
+
+    /// Re-signs the room's run settings with `runs_disabled` (interviewers only), so the
+    /// execution node refuses runs too.
+    pub(crate) fn set_exec_settings_runs_disabled(&self, disabled: bool) -> Result<(), RoomError> {
+        let Some(current) = self.exec_settings() else {
+            return Ok(());
+        };
+        let signed = self.with_core(|c| {
+            c.require_interviewer()?;
+            let mut s = current.settings.clone();
+            s.runs_disabled = disabled;
+            s.at_ms = now_ms().max(s.at_ms + 1);
+            Ok::<_, RoomError>(sign_settings(c.key(), s))
         })?;
         let json = serde_json::to_string(&signed).map_err(|e| RoomError::Rejected(e.to_string()))?;
         self.change_record(|r| r.set_setting(EXEC_SETTINGS_KEY, &json))

@@ -5,6 +5,7 @@
 //! keystroke; the snapshot is rewritten once per open (compaction), so a killed peer loses at
 //! most what sled had not flushed yet and gets it back from the others by state vector.
 
+use tandem_shared::interview::{AwayEvent, HistoryUpdate};
 use tandem_shared::invite::{PeerAddr, RoomRef, SignedStatement};
 
 use crate::RoomError;
@@ -15,6 +16,12 @@ const RECORD: &[u8] = b"record";
 const STATEMENTS: &[u8] = b"statements";
 const PEERS: &[u8] = b"peers";
 const UPDATE_PREFIX: &[u8] = b"u:";
+/// The interviewers' private record (notes, scorecards); only ever written on interviewers' peers.
+const PRIVATE: &[u8] = b"private";
+/// Replay history: every applied code update with its time and author, never compacted.
+const HISTORY_PREFIX: &[u8] = b"h:";
+/// Focus changes of members (for the replay's absence flags).
+const AWAY_PREFIX: &[u8] = b"a:";
 
 /// The database of one installation.
 #[derive(Clone)]
@@ -36,6 +43,9 @@ pub struct Loaded {
     pub record: Option<Vec<u8>>,
     pub statements: Vec<SignedStatement>,
     pub peers: Vec<PeerAddr>,
+    pub private: Option<Vec<u8>>,
+    pub history: Vec<HistoryUpdate>,
+    pub away: Vec<AwayEvent>,
 }
 
 impl Store {
@@ -101,12 +111,31 @@ impl RoomStore {
             Some(v) => serde_json::from_slice(&v).unwrap_or_default(),
             None => Vec::new(),
         };
+        let private = self.tree.get(PRIVATE)?.map(|v| v.to_vec());
+        let mut history = Vec::new();
+        for kv in self.tree.scan_prefix(HISTORY_PREFIX) {
+            let (_, v) = kv?;
+            match decode_history(&v) {
+                Some(h) => history.push(h),
+                None => tracing::warn!("skipping a malformed history entry"),
+            }
+        }
+        let mut away = Vec::new();
+        for kv in self.tree.scan_prefix(AWAY_PREFIX) {
+            let (_, v) = kv?;
+            if let Ok(e) = serde_json::from_slice(&v) {
+                away.push(e);
+            }
+        }
         Ok(Loaded {
             room,
             updates,
             record,
             statements,
             peers,
+            private,
+            history,
+            away,
         })
     }
 
@@ -131,6 +160,28 @@ impl RoomStore {
         Ok(())
     }
 
+    /// Appends a replay history entry (kept across compactions).
+    pub fn append_history(&self, h: &HistoryUpdate) -> Result<(), RoomError> {
+        let n = self.db.generate_id()?;
+        let mut key = HISTORY_PREFIX.to_vec();
+        key.extend_from_slice(&n.to_be_bytes());
+        self.tree.insert(key, encode_history(h))?;
+        Ok(())
+    }
+
+    pub fn append_away(&self, e: &AwayEvent) -> Result<(), RoomError> {
+        let n = self.db.generate_id()?;
+        let mut key = AWAY_PREFIX.to_vec();
+        key.extend_from_slice(&n.to_be_bytes());
+        self.tree.insert(key, serde_json::to_vec(e).unwrap_or_default())?;
+        Ok(())
+    }
+
+    pub fn save_private(&self, bytes: &[u8]) -> Result<(), RoomError> {
+        self.tree.insert(PRIVATE, bytes)?;
+        Ok(())
+    }
+
     pub fn save_record(&self, bytes: &[u8]) -> Result<(), RoomError> {
         self.tree.insert(RECORD, bytes)?;
         Ok(())
@@ -151,6 +202,29 @@ impl RoomStore {
         self.tree.flush()?;
         Ok(())
     }
+}
+
+/// `at_ms:u64 BE ++ author_len:u8 ++ author ++ update` (binary: one entry per keystroke).
+fn encode_history(h: &HistoryUpdate) -> Vec<u8> {
+    let author = h.author.as_bytes();
+    let author = &author[..author.len().min(255)];
+    let mut out = Vec::with_capacity(9 + author.len() + h.update.len());
+    out.extend_from_slice(&h.at_ms.to_be_bytes());
+    out.push(author.len() as u8);
+    out.extend_from_slice(author);
+    out.extend_from_slice(&h.update);
+    out
+}
+
+fn decode_history(b: &[u8]) -> Option<HistoryUpdate> {
+    let at_ms = u64::from_be_bytes(b.get(..8)?.try_into().ok()?);
+    let n = *b.get(8)? as usize;
+    let author = std::str::from_utf8(b.get(9..9 + n)?).ok()?.to_string();
+    Some(HistoryUpdate {
+        at_ms,
+        author,
+        update: b.get(9 + n..)?.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -183,8 +257,19 @@ mod tests {
             d.apply(u).unwrap();
         }
         assert_eq!(d.text("main.rs"), "fn main() {}");
+        rs.append_history(&HistoryUpdate {
+            at_ms: 7,
+            author: "ab".into(),
+            update: vec![1, 2, 3],
+        })
+        .unwrap();
         rs.compact(&d.snapshot()).unwrap();
         assert_eq!(rs.load().unwrap().updates.len(), 1);
+        assert_eq!(
+            rs.load().unwrap().history[0].update,
+            vec![1, 2, 3],
+            "history survives compaction"
+        );
         drop(rs);
         drop(store);
         std::fs::remove_dir_all(&dir).ok();

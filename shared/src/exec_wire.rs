@@ -278,6 +278,10 @@ pub struct ExecSettings {
     #[serde(default)]
     pub endorsements: Vec<Endorsement>,
     pub at_ms: u64,
+    /// An interviewer turned runs off: the node refuses every run of the room. Left out of the
+    /// JSON when false, so settings signed before this field existed still verify.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub runs_disabled: bool,
 }
 
 /// Session-record setting that holds the JSON of the [`SignedExecSettings`].

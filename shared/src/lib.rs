@@ -14,6 +14,7 @@
 pub mod exec;
 #[cfg(feature = "room")]
 pub mod exec_wire;
+pub mod interview;
 #[cfg(feature = "room")]
 pub mod invite;
 pub mod language;

@@ -9,6 +9,8 @@
 //! kind 2  = y-sync:    a y-protocols message, lib0 v1 (sync step 1, sync step 2, awareness)
 //! kind 3  = update:    [`SignedUpdate`]: author key (32) ++ ed25519 signature (64) ++ lib0 v1 update
 //! kind 4  = automerge: an automerge sync message for the session record
+//! kind 5  = private:   an automerge sync message for the interviewers' private record (notes,
+//!                      scorecards); sent only between two interviewers, refused from anyone else
 //! ```
 //!
 //! Frames longer than [`MAX_FRAME_LEN`] are refused before reading them, a frame with another
@@ -33,6 +35,7 @@ pub const KIND_CONTROL: u8 = 1;
 pub const KIND_YSYNC: u8 = 2;
 pub const KIND_UPDATE: u8 = 3;
 pub const KIND_AUTOMERGE: u8 = 4;
+pub const KIND_PRIVATE: u8 = 5;
 
 /// Why a frame was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -140,6 +143,9 @@ pub enum Frame {
     Update(SignedUpdate),
     /// automerge sync message bytes.
     Automerge(Vec<u8>),
+    /// automerge sync message bytes of the interviewers' private record (interviewer to
+    /// interviewer only).
+    Private(Vec<u8>),
 }
 
 impl Frame {
@@ -175,6 +181,10 @@ impl Frame {
             }
             Frame::Automerge(b) => {
                 out.push(KIND_AUTOMERGE);
+                out.extend_from_slice(b);
+            }
+            Frame::Private(b) => {
+                out.push(KIND_PRIVATE);
                 out.extend_from_slice(b);
             }
         }
@@ -235,6 +245,7 @@ impl Frame {
                 }))
             }
             KIND_AUTOMERGE => Ok(Frame::Automerge(payload.to_vec())),
+            KIND_PRIVATE => Ok(Frame::Private(payload.to_vec())),
             other => Err(ProtocolError::UnknownKind(other)),
         }
     }

@@ -282,6 +282,10 @@ pub struct Presence {
     pub selection: Option<Cursor>,
     #[serde(default)]
     pub typing: bool,
+    /// The participant's window lost focus (the replay flags long absences). Optional in the
+    /// JSON, so clients that do not publish it stay compatible.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub away: bool,
 }
 
 /// One run in the session record.

@@ -169,7 +169,19 @@ pub struct Peer {
 impl Peer {
     /// Starts a peer and waits for its `ready` line; an error carries the peer's `fatal` message.
     pub fn start(bin: &str, data: &Path, opts: &PeerOpts, action: &[&str]) -> Result<Peer> {
+        Self::start_with_env(bin, data, opts, action, &[])
+    }
+
+    /// [`Peer::start`] with extra environment variables (e.g. `TANDEM_DUMP_RECEIVED`).
+    pub fn start_with_env(
+        bin: &str,
+        data: &Path,
+        opts: &PeerOpts,
+        action: &[&str],
+        env: &[(&str, &std::ffi::OsStr)],
+    ) -> Result<Peer> {
         let mut cmd = Command::new(bin);
+        cmd.envs(env.iter().copied());
         cmd.arg("--data").arg(data).args(["--name", opts.name]);
         if let Some(r) = opts.relay {
             cmd.args(["--relay", r]);

@@ -6,6 +6,7 @@ import type { RunsState } from "../state/runs";
 import { useSettings } from "../state/settings";
 import { setUi, useUi } from "../state/ui";
 import { StatusLine } from "./Verdict";
+import { TestVerdicts, testsOf } from "./interview/TestVerdicts";
 import { Button } from "./ui";
 
 const XTerm = lazy(() => import("./XTerm"));
@@ -59,6 +60,11 @@ export function ConsolePane({ runs }: { runs: RunsState }) {
           </Suspense>
         )}
       </div>
+      {run?.result && testsOf(run.result) && (
+        <div className="max-h-56 overflow-auto border-t border-zinc-200 dark:border-zinc-700">
+          <TestVerdicts report={testsOf(run.result)!} />
+        </div>
+      )}
       <div className="border-t border-zinc-200 p-2 dark:border-zinc-700">
         <label htmlFor="tandem-stdin" className="mb-1 block text-xs font-medium text-zinc-600 dark:text-zinc-300">
           {t("console.stdin")}

@@ -4,6 +4,9 @@ import { useConnectionState, usePermissions, useRoom } from "../state/room";
 import { updateSettings, useSettings } from "../state/settings";
 import { useRunAction } from "../state/useRunAction";
 import { InviteButton } from "./InviteDialog";
+import { InterviewerControls } from "./interview/InterviewerControls";
+import { ProblemPickerButton } from "./interview/ProblemPicker";
+import { TimerControl } from "./interview/TimerControl";
 import { LanguageSelect } from "./LanguageSelect";
 import { ParticipantsButton } from "./Participants";
 import { SettingsButton } from "./SettingsDialog";
@@ -38,6 +41,8 @@ export function TopBar({ roomName, running }: { roomName: string; running: boole
       </span>
       <Badge kind={perms.role}>{t(`roles.${perms.role}`)}</Badge>
       {perms.readOnly && <Badge kind="warn">{t("participants.readOnly")}</Badge>}
+      <TimerControl />
+      <InterviewerControls />
       <div className="order-last flex w-full items-center justify-center gap-2 md:order-none md:mx-auto md:w-auto">
         <LanguageSelect />
         <Button variant="secondary" onClick={() => run("run")} disabled={!canRun} title={canRun ? t("topbar.runHint") : t("topbar.noRunSpectator")} aria-keyshortcuts="Control+Enter Meta+Enter" data-testid="run-button">
@@ -48,6 +53,7 @@ export function TopBar({ roomName, running }: { roomName: string; running: boole
         </Button>
       </div>
       <div className="ml-auto flex items-center gap-1 md:ml-0">
+        <ProblemPickerButton />
         <Button variant="ghost" compact onClick={() => updateSettings({ theme: dark ? "light" : "dark" })} aria-label={dark ? t("topbar.toLight") : t("topbar.toDark")} title={dark ? t("topbar.toLight") : t("topbar.toDark")} data-testid="theme-toggle">
           <span aria-hidden="true">{dark ? "☀" : "☾"}</span>
         </Button>

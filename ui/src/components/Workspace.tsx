@@ -15,6 +15,7 @@ import { ProblemPane } from "./ProblemPane";
 import { Tabs } from "./Tabs";
 import { TopBar } from "./TopBar";
 import { useRunAction } from "../state/useRunAction";
+import { useAwayPresence } from "../state/interview";
 import { cx } from "./ui";
 
 const sep = "bg-zinc-200 hover:bg-emerald-500 focus-visible:bg-sky-500 dark:bg-zinc-700 outline-none";
@@ -31,6 +32,7 @@ export function Workspace({ roomName }: { roomName: string }) {
   // Page-wide keys: Escape stops following; Ctrl/Cmd+Enter runs from anywhere (the stdin box
   // included). Inside Monaco the editor's own command handles it, so it is skipped here.
   const { run } = useRunAction();
+  useAwayPresence(conn);
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
       if (e.key === "Escape" && uiStore.get().follow !== null) setUi({ follow: null });

@@ -10,6 +10,7 @@
 import type * as Y from "yjs";
 import type { Awareness } from "y-protocols/awareness";
 import type { RunEvent, RunRequest } from "./exec";
+import type { InterviewCalls, InterviewMethod, InterviewState } from "./interview";
 
 export type Role = "interviewer" | "candidate" | "spectator";
 export const ROLES: readonly Role[] = ["interviewer", "candidate", "spectator"];
@@ -32,6 +33,8 @@ export interface Presence {
   cursor?: CursorPos | null;
   selection?: CursorPos | null;
   typing?: boolean;
+  /** The window lost focus; the replay flags long absences (`shared/src/room.rs`'s `away`). */
+  away?: boolean;
 }
 
 /**
@@ -115,6 +118,18 @@ export interface RoomConnection {
   /** Asks for a new invite link for `role`; resolves to a URL to share. */
   createInvite(role: Role): Promise<string>;
 
+  /**
+   * The interview around the code: controls (timer, runs on/off, editor lock), chat and, for
+   * interviewers only, the private notes and scorecards. Pushed whenever it changes.
+   */
+  getInterview(): InterviewState;
+  onInterview(cb: (s: InterviewState) => void): Unsubscribe;
+  /**
+   * One interview call (timer, controls, chat, notes, scorecard, timeline, export, problems);
+   * resolves to its result or rejects with the peer's reason. Every peer checks what it allows.
+   */
+  interview<M extends InterviewMethod>(method: M, params: InterviewCalls[M]): Promise<Record<string, unknown>>;
+
   destroy(): void;
 }
 
@@ -141,6 +156,7 @@ export function participants(awareness: Awareness): { clientId: number; presence
         cursor: p.cursor ?? null,
         selection: p.selection ?? null,
         typing: !!p.typing,
+        away: !!p.away,
       },
     });
   });

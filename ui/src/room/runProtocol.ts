@@ -12,6 +12,11 @@ import * as decoding from "lib0/decoding";
 export const MESSAGE_TANDEM_RUN = 100;
 /** Policy (relay → client) and interviewer actions and invite requests (client → relay). */
 export const MESSAGE_TANDEM_CONTROL = 101;
+/**
+ * The interview (relay/src/record.rs): `state` pushes (relay → client) and `call` / `reply`
+ * pairs matched by `request_id`.
+ */
+export const MESSAGE_TANDEM_RECORD = 102;
 
 export function encodeJsonMessage(type: number, value: unknown): Uint8Array {
   const enc = encoding.createEncoder();

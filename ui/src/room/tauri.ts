@@ -25,6 +25,7 @@ import {
 } from "./connection";
 import type { RunRequest } from "./exec";
 import { Emitter } from "./emitter";
+import { initialInterview, type InterviewCalls, type InterviewMethod, type InterviewState } from "./interview";
 
 const MESSAGE_SYNC = 0;
 const MESSAGE_AWARENESS = 1;
@@ -51,6 +52,11 @@ export interface Ipc {
   invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
   /** Opens the room with a channel whose messages go to `onEvent`. */
   openRoom(roomId: string, onEvent: (e: RoomEvent) => void): Promise<Opened>;
+  /**
+   * Subscribes to the interview state of a session (desktop/src/record.rs `interview_watch`).
+   * Optional: without it the state is fetched after each call.
+   */
+  watchInterview?(session: number, onState: (s: InterviewState) => void): Promise<void>;
 }
 
 /** True inside the Tauri webview. */
@@ -67,6 +73,11 @@ export async function tauriIpc(): Promise<Ipc> {
       const ch = new core.Channel<RoomEvent>();
       ch.onmessage = onEvent;
       return core.invoke<Opened>("open_room", { roomId, onEvent: ch });
+    },
+    watchInterview: (session, onState) => {
+      const ch = new core.Channel<InterviewState>();
+      ch.onmessage = onState;
+      return core.invoke<void>("interview_watch", { session, onEvent: ch });
     },
   };
 }
@@ -88,6 +99,8 @@ export class TauriRoom implements RoomConnection {
   /** Messages go out strictly in order (updates are signed and forwarded one by one). */
   private queue: Promise<unknown> = Promise.resolve();
   private early: RoomEvent[] = [];
+  private interviewState: InterviewState = initialInterview();
+  private interviewEv = new Emitter<InterviewState>();
 
   private constructor(private ipc: Ipc) {
     this.doc.on("update", (update: Uint8Array, origin: unknown) => {
@@ -122,6 +135,13 @@ export class TauriRoom implements RoomConnection {
     room.send(encoding.toUint8Array(enc));
     if (room.awareness.getLocalState() !== null) room.sendAwareness([room.awareness.clientID]);
     for (const e of room.early.splice(0)) room.onEvent(e);
+    room.interviewState = initialInterview(room.roomId);
+    const onState = (st: InterviewState) => room.setInterview(st);
+    if (ipc.watchInterview) {
+      ipc.watchInterview(room.session, onState).catch((e) => console.warn("tandem: interview_watch:", e));
+    } else {
+      room.refreshInterview();
+    }
     return room;
   }
 
@@ -237,8 +257,35 @@ export class TauriRoom implements RoomConnection {
   createInvite(role: Role) {
     return this.ipc.invoke<string>("create_invite", { session: this.session, role });
   }
+  private setInterview(st: InterviewState) {
+    if (this.closed) return;
+    this.interviewState = { controls: st.controls, chat: st.chat ?? [], private: st.private ?? null };
+    this.interviewEv.emit(this.interviewState);
+  }
+  private refreshInterview() {
+    this.ipc
+      .invoke<InterviewState>("interview_state_get", { session: this.session })
+      .then((st) => this.setInterview(st))
+      .catch(() => {});
+  }
+  getInterview() {
+    return this.interviewState;
+  }
+  onInterview(cb: (s: InterviewState) => void) {
+    return this.interviewEv.on(cb);
+  }
+  async interview<M extends InterviewMethod>(method: M, params: InterviewCalls[M]) {
+    try {
+      return await this.ipc.invoke<Record<string, unknown>>("interview_call_send", { session: this.session, call: { method, params } });
+    } catch (e) {
+      throw e instanceof Error ? e : new Error(String(e));
+    } finally {
+      if (!this.ipc.watchInterview) this.refreshInterview();
+    }
+  }
   destroy() {
     if (this.closed) return;
+    this.interviewEv.clear();
     this.closed = true;
     void this.queue.then(() => this.ipc.invoke("close_room", { session: this.session }).catch(() => {}));
     this.awareness.destroy();

@@ -23,7 +23,8 @@ import {
 } from "./connection";
 import type { RunRequest } from "./exec";
 import { Emitter } from "./emitter";
-import { MESSAGE_TANDEM_CONTROL, MESSAGE_TANDEM_RUN, encodeJsonMessage, readJsonBody } from "./runProtocol";
+import { MESSAGE_TANDEM_CONTROL, MESSAGE_TANDEM_RECORD, MESSAGE_TANDEM_RUN, encodeJsonMessage, readJsonBody } from "./runProtocol";
+import { initialInterview, type InterviewCalls, type InterviewMethod, type InterviewState } from "./interview";
 
 export interface WebsocketRoomOptions {
   roomId: string;
@@ -71,6 +72,10 @@ type ControlMessage =
   | { type: "invite_created"; request_id: string; url: string }
   | { type: "error"; request_id?: string; message: string };
 
+type RecordMessage =
+  | ({ type: "state" } & InterviewState)
+  | { type: "reply"; request_id: string; ok: boolean; result?: Record<string, unknown>; error?: string };
+
 export class WebsocketRoom implements RoomConnection {
   readonly roomId: string;
   readonly doc = new Y.Doc();
@@ -82,9 +87,13 @@ export class WebsocketRoom implements RoomConnection {
   private policyEv = new Emitter<Policy>();
   private runEv = new Emitter<RoomRunMessage>();
   private invites = new Map<string, { resolve: (u: string) => void; reject: (e: Error) => void }>();
+  private interviewState: InterviewState;
+  private interviewEv = new Emitter<InterviewState>();
+  private calls = new Map<string, { resolve: (r: Record<string, unknown>) => void; reject: (e: Error) => void }>();
 
   constructor(opts: WebsocketRoomOptions) {
     this.roomId = opts.roomId;
+    this.interviewState = initialInterview(opts.roomId);
     this.provider = new WebsocketProvider(relayUrl(opts.baseUrl ?? window.location.origin), opts.roomId, this.doc, {
       params: opts.client ? { invite: opts.invite, client: opts.client } : { invite: opts.invite },
       WebSocketPolyfill: opts.WebSocketPolyfill,
@@ -97,6 +106,10 @@ export class WebsocketRoom implements RoomConnection {
     this.provider.messageHandlers[MESSAGE_TANDEM_CONTROL] = (_enc: unknown, dec: decoding.Decoder) => {
       const body = readJsonBody(dec) as ControlMessage | null;
       if (body) this.onControl(body);
+    };
+    this.provider.messageHandlers[MESSAGE_TANDEM_RECORD] = (_enc: unknown, dec: decoding.Decoder) => {
+      const body = readJsonBody(dec) as RecordMessage | null;
+      if (body) this.onRecord(body);
     };
     this.provider.on("status", ({ status }) => {
       this.setState(status === "connected" ? "relayed" : status === "connecting" ? "connecting" : "offline");
@@ -127,6 +140,19 @@ export class WebsocketRoom implements RoomConnection {
     } else if (m.type === "error" && m.request_id) {
       this.invites.get(m.request_id)?.reject(new Error(m.message));
       this.invites.delete(m.request_id);
+    }
+  }
+
+  private onRecord(m: RecordMessage) {
+    if (m.type === "state") {
+      this.interviewState = { controls: m.controls, chat: m.chat ?? [], private: m.private ?? null };
+      this.interviewEv.emit(this.interviewState);
+    } else if (m.type === "reply") {
+      const p = this.calls.get(m.request_id);
+      this.calls.delete(m.request_id);
+      if (!p) return;
+      if (m.ok) p.resolve(m.result ?? {});
+      else p.reject(new Error(m.error ?? "refused"));
     }
   }
 
@@ -188,7 +214,26 @@ export class WebsocketRoom implements RoomConnection {
       }
     });
   }
+  getInterview() {
+    return this.interviewState;
+  }
+  onInterview(cb: (s: InterviewState) => void) {
+    return this.interviewEv.on(cb);
+  }
+  interview<M extends InterviewMethod>(method: M, params: InterviewCalls[M]) {
+    const request_id = newRequestId();
+    return new Promise<Record<string, unknown>>((resolve, reject) => {
+      this.calls.set(request_id, { resolve, reject });
+      if (!this.send(MESSAGE_TANDEM_RECORD, { type: "call", request_id, method, params })) {
+        this.calls.delete(request_id);
+        reject(new Error("offline"));
+      }
+    });
+  }
   destroy() {
+    for (const p of this.calls.values()) p.reject(new Error("closed"));
+    this.calls.clear();
+    this.interviewEv.clear();
     this.provider.destroy();
     this.doc.destroy();
     this.stateEv.clear();

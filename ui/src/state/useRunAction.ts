@@ -2,6 +2,7 @@
 import { useCallback } from "react";
 import type { RoomConnection, RunKind } from "../room/connection";
 import { currentLanguage } from "./languages";
+import { useInterview } from "./interview";
 import { usePermissions, useRoom } from "./room";
 import { uiStore } from "./ui";
 
@@ -13,13 +14,16 @@ export function buildRunRequest(conn: RoomConnection, stdin: string) {
 export function useRunAction() {
   const conn = useRoom();
   const perms = usePermissions(conn);
+  // An interviewer can turn runs off; every peer refuses them then, the UI just says so.
+  const runsEnabled = useInterview(conn).controls.runs_enabled;
+  const canRun = perms.canRun && runsEnabled;
   const run = useCallback(
     (kind: RunKind = "run") => {
-      if (!perms.canRun) return;
+      if (!canRun) return;
       conn.requestRun(buildRunRequest(conn, uiStore.get().stdin), kind);
       uiStore.set((s) => ({ ...s, selectedRun: null }));
     },
-    [conn, perms.canRun],
+    [conn, canRun],
   );
-  return { run, canRun: perms.canRun };
+  return { run, canRun };
 }
