@@ -9,7 +9,7 @@
 // Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer && node e2e/interview.mjs
 //   (binaries from $TANDEM_BIN_DIR, else $CARGO_TARGET_DIR/debug, else ../target/debug)
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { createInterface } from "node:readline";
@@ -18,6 +18,7 @@ import { chromium } from "playwright-core";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const ui = resolve(here, "..");
+const shots = resolve(ui, "../docs/screenshots");
 const binDir = process.env.TANDEM_BIN_DIR ?? join(process.env.CARGO_TARGET_DIR ?? resolve(ui, "../target"), "debug");
 const bin = (name) => {
   const p = join(binDir, name);
@@ -27,7 +28,8 @@ const bin = (name) => {
 const tmp = mkdtempSync(join(tmpdir(), "tandem-e2e-interview-"));
 const children = [];
 const cleanup = () => {
-  for (const c of children) c.kill("SIGKILL");
+  // The execution node stops gracefully (it removes its sandboxes); the rest just go.
+  for (const c of children) c.kill(c.graceful ? "SIGINT" : "SIGKILL");
   rmSync(tmp, { recursive: true, force: true });
 };
 process.on("exit", cleanup);
@@ -86,7 +88,13 @@ const until = async (f, tries = 200) => {
 const relay = jsonChild(bin("tandem-relay"), ["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ui-dir", join(ui, "dist"), "--web-data", join(tmp, "relay")]);
 const { relay_url: base } = await relay.next((v) => v.relay_url);
 const peer = jsonChild(bin("tandem-peer"), ["--data", join(tmp, "peer"), "--relay", base, "--name", "Pat Peer", "create"]);
-await peer.next((v) => v.event === "ready");
+const ready = await peer.next((v) => v.event === "ready");
+// The room's execution node (its problem bank is the bundled one), serving the peer's rooms.
+writeFileSync(join(tmp, "exec.toml"), `node_id = "e2e-interview"\npool_floor = 0\npool_ceiling = 0\n`);
+const exec = jsonChild(bin("tandem-exec"), ["--config", join(tmp, "exec.toml"), "serve", "--http", "127.0.0.1:0", "--data", join(tmp, "exec"), "--allow-interviewer", ready.id]);
+exec.child.graceful = true;
+const { ticket } = await exec.next((v) => v.ticket);
+await peer.send({ cmd: "set_exec_node", ticket });
 const webLink = async (role, canEdit = true) => (await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 })).web;
 
 const browser = await chromium.launch({
@@ -146,19 +154,40 @@ try {
   await a.getByTestId("toggle-lock").click();
   check(await until(async () => (await b.getByText("Editor locked").count()) === 0), "unlocking reaches the candidate");
 
-  // Problem picker: the bank's list, or the reason this build has none.
+  // The interviewer picks a problem: statement and starter code reach the candidate.
   await a.getByTestId("pick-problem").click();
-  const listed = await until(async () => (await a.getByTestId("problem-list").count()) > 0 || (await a.getByRole("alert").count()) > 0);
-  if ((await a.getByTestId("problem-list").count()) > 0) {
-    const first = a.getByTestId("problem-list").locator("li").first();
-    const title = (await first.locator("div div").first().innerText()).trim();
-    await first.getByRole("button").click();
-    await b.getByRole("tab", { name: "Description" }).click();
-    check(await until(async () => (await b.getByTestId("problem-statement").innerText()).includes(title)), "a chosen problem appears at the candidate");
-  } else {
-    check(listed && (await a.getByRole("alert").innerText()).includes("not available"), "the picker says why there are no problems in this build");
-    await a.keyboard.press("Escape");
+  await a.getByTestId("choose-valid-parentheses").click();
+  await b.getByRole("tab", { name: "Description" }).click();
+  check(await until(async () => (await b.getByTestId("problem-statement").innerText()).includes("Valid Parentheses")), "a chosen problem's statement appears at the candidate");
+  const peerCode = async () => (await peer.send({ cmd: "text", file: "main.py" })).text;
+  check(await until(async () => (await peerCode()).includes("def isValid")), "the problem's starter code replaces the untouched template");
+
+  // The candidate's solution (put in by the peer: Monaco's auto-indent would mangle typed
+  // Python), then Submit: both see the hidden tests' verdicts, without their data.
+  const toml = readFileSync(resolve(ui, "../problems/bank/valid-parentheses.toml"), "utf8");
+  const solution = toml.match(/^python = '''\n([\s\S]*?)'''/m)[1];
+  const setCode = async (code) => {
+    const cur = await peerCode();
+    if (cur.length) await peer.send({ cmd: "delete", file: "main.py", pos: 0, len: cur.length });
+    await peer.send({ cmd: "insert", file: "main.py", pos: 0, text: code });
+    await b.waitForFunction((want) => document.querySelector(".monaco-editor .view-lines")?.textContent?.replace(/\u00a0/g, " ").includes(want), code.split("\n")[2].trim(), { timeout: 30_000 });
+  };
+  await setCode(solution);
+  await b.getByTestId("submit-button").click();
+  for (const [who, p] of [["interviewer", a], ["candidate", b]]) {
+    await p.waitForSelector("[data-testid=tests-summary]", { timeout: 120_000 });
+    check(await until(async () => /^(\d+) of \1 tests passed/.test(await p.getByTestId("tests-summary").innerText()), 600), `the ${who} sees every hidden test accepted`);
   }
+  const hiddenText = await b.getByTestId("test-verdicts").innerText();
+  check(!hiddenText.includes("([)]") && !hiddenText.includes("expected"), "hidden cases show verdicts only, no inputs or expected values");
+
+  // A wrong solution: the same Submit shows the failure to both.
+  await setCode(solution.replace("return not stack", "return True"));
+  await b.getByTestId("submit-button").click();
+  for (const [who, p] of [["interviewer", a], ["candidate", b]]) {
+    check(await until(async () => /wrong answer/i.test(await p.getByTestId("test-verdicts").innerText()), 1200), `the ${who} sees the wrong answer verdict`);
+  }
+  await a.screenshot({ path: join(shots, "interview-submit-verdicts.png") });
 
   // Replay: tracks, and the code at the end is the editor's.
   await b.click(".monaco-editor .view-lines");
@@ -181,6 +210,13 @@ try {
 } finally {
   await browser.close();
 }
+// Let the execution node remove its sandboxes before we go (scripts/test.sh checks for leftovers).
+exec.child.kill("SIGINT");
+await new Promise((r) => {
+  if (exec.child.exitCode !== null) return r();
+  exec.child.once("exit", r);
+  setTimeout(r, 20_000);
+});
 console.log(`test result: ${failures.length ? "FAILED" : "ok"}. ${passed} passed; ${failures.length} failed`);
 if (failures.length) console.error(failures.join("\n"));
 cleanup();

@@ -15,7 +15,7 @@ export function LanguageSelect() {
   const choose = (id: string) => {
     if (id === langId) return;
     const { lang, file } = currentLanguage(conn);
-    if (isPristine(conn.fileText(file).toString(), lang)) switchLanguage(conn, id);
+    if (isPristine(conn.fileText(file).toString(), lang, conn)) switchLanguage(conn, id);
     else setPending(id);
   };
   const target = pending ? findLanguage(pending).display_name : "";

@@ -24,10 +24,30 @@ export function findLanguage(id: string | undefined): Language {
   return LANGUAGES.find((l) => l.id === lower || l.aliases.includes(lower)) ?? DEFAULT_LANGUAGE;
 }
 
-/** Whether switching away would lose nothing: the code is empty or still the starter. */
-export function isPristine(code: string, lang: Language): boolean {
+/**
+ * The starter code for `lang` in this room: the chosen problem's (its `meta.problem_json`,
+ * written by `Room::choose_problem`), else the language's template.
+ */
+export function starterFor(conn: RoomConnection, lang: Language): string {
+  const json = conn.meta().get("problem_json");
+  if (json) {
+    try {
+      const starter = (JSON.parse(json) as { starter?: Record<string, string> }).starter?.[lang.id];
+      if (typeof starter === "string" && starter.trim() !== "") return starter;
+    } catch {
+      // A malformed problem leaves the plain template.
+    }
+  }
+  return lang.template;
+}
+
+/**
+ * Whether replacing the code would lose nothing: it is empty, the language's template, or the
+ * room's problem's starter (`conn` given).
+ */
+export function isPristine(code: string, lang: Language, conn?: RoomConnection): boolean {
   const t = code.trim();
-  return t === "" || t === lang.template.trim();
+  return t === "" || t === lang.template.trim() || (!!conn && t === starterFor(conn, lang).trim());
 }
 
 /** The language and main file in effect for a room. */
@@ -43,14 +63,20 @@ export function currentLanguage(conn: RoomConnection): { lang: Language; file: s
  */
 export function switchLanguage(conn: RoomConnection, id: string): void {
   const lang = findLanguage(id);
+  const starter = starterFor(conn, lang);
   conn.doc.transact(() => {
     const meta = conn.meta();
     meta.set("language", lang.id);
     meta.set("file", lang.file_name);
     const text = conn.fileText(lang.file_name);
     if (text.length > 0) text.delete(0, text.length);
-    text.insert(0, lang.template);
+    text.insert(0, starter);
   }, conn.localOrigin);
+}
+
+/** Replaces the main file's code with the room's starter for its current language. */
+export function loadStarter(conn: RoomConnection): void {
+  switchLanguage(conn, currentLanguage(conn).lang.id);
 }
 
 /** Fills an empty room with the default language and its template (first participant only). */

@@ -8,7 +8,10 @@ import { uiStore } from "./ui";
 
 export function buildRunRequest(conn: RoomConnection, stdin: string) {
   const { lang, file } = currentLanguage(conn);
-  return { language: lang.id, files: [{ name: file, content: conn.fileText(file).toString() }], stdin };
+  // With a problem chosen, the node wraps the code in the problem's harness: Run checks the
+  // visible examples (and the custom input), Submit the hidden tests.
+  const problem = conn.meta().get("problem") || undefined;
+  return { language: lang.id, files: [{ name: file, content: conn.fileText(file).toString() }], stdin, ...(problem ? { problem } : {}) };
 }
 
 export function useRunAction() {

@@ -1,9 +1,30 @@
 /** Interviewer: pick the room's problem from the execution node's bank (statement for everyone). */
 import { useEffect, useState } from "react";
 import { useTranslation } from "react-i18next";
+import { currentLanguage, isPristine, loadStarter } from "../../state/languages";
+import type { RoomConnection } from "../../room/connection";
 import type { ProblemSummary } from "../../room/interview";
 import { usePermissions, useRoom } from "../../state/room";
 import { Badge, Button, Dialog } from "../ui";
+
+/**
+ * Resolves once the room's document names problem `id`: the peer's answer to `choose_problem`
+ * can overtake the document update that carries the problem (10 s at most).
+ */
+function problemArrived(conn: RoomConnection, id: string): Promise<void> {
+  return new Promise((resolve) => {
+    const meta = conn.meta();
+    if (meta.get("problem") === id) return resolve();
+    const done = () => {
+      meta.unobserve(check);
+      clearTimeout(timer);
+      resolve();
+    };
+    const check = () => meta.get("problem") === id && done();
+    const timer = setTimeout(done, 10_000);
+    meta.observe(check);
+  });
+}
 
 export function ProblemPickerButton() {
   const { t } = useTranslation();
@@ -40,9 +61,17 @@ export function ProblemPicker({ open, onOpenChange }: { open: boolean; onOpenCha
   const choose = (id: string) => {
     setBusy(id);
     setError(null);
+    // Code still at the template (or the previous problem's starter) gives way to the new
+    // problem's starter; real work is kept (switching language then loads the starter).
+    const { lang, file } = currentLanguage(conn);
+    const pristine = isPristine(conn.fileText(file).toString(), lang, conn);
     conn
       .interview("choose_problem", { id })
-      .then(() => onOpenChange(false))
+      .then(() => problemArrived(conn, id))
+      .then(() => {
+        if (pristine) loadStarter(conn);
+        onOpenChange(false);
+      })
       .catch((e: Error) => setError(e.message))
       .finally(() => setBusy(null));
   };
