@@ -1,7 +1,7 @@
 // Desktop benchmark: cold start to an editable editor, and the memory of all the app's processes
 // with a room open and idle, each printed beside the same figure for a baseline measured in the
-// same run: a bare Tauri window (desktop/examples/bench-baseline.rs, same Tauri and WebKitGTK,
-// a one-textarea page, no peer). Started by desktop/e2e/bench.sh (Xvfb + tauri-driver).
+// same run: the same binary as a bare Tauri window (`tandem-desktop --bench-baseline`: same
+// Tauri, WebKitGTK and webview settings, a one-textarea page, no room peer). Started by desktop/e2e/bench.sh (Xvfb + tauri-driver).
 //
 // Cold start = a new process until the page is editable (app: `--open <room>` reopens a stored
 // room, until Monaco shows the room's text and has its input area; baseline: its textarea),
@@ -13,7 +13,7 @@ import { WebDriver, sleep, until } from "./webdriver.mjs";
 
 const base = process.env.TANDEM_WEBDRIVER;
 const app = process.env.TANDEM_DESKTOP_BIN;
-const baseline = process.env.TANDEM_BASELINE_BIN;
+const baselineArgs = ["--bench-baseline"];
 const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 7);
 const idleMs = Number(process.env.TANDEM_BENCH_IDLE_MS ?? 10000);
 const TARGET_START_MS = 1500;
@@ -90,16 +90,16 @@ const roomId = await d.execAsync(
 await d.quit();
 await gone(app);
 // Warm-up: one unmeasured start of the baseline (the app's files were just read by the setup).
-({ d } = await start(baseline, [], baselineReady));
+({ d } = await start(app, baselineArgs, baselineReady));
 await d.quit();
-await gone(baseline);
+await gone(app);
 
 const times = { app: [], baseline: [] };
 const memory = {};
 for (let i = 0; i < runs; i++) {
   for (const [name, bin, args, ready] of [
     ["app", app, ["--open", roomId], editorReady],
-    ["baseline", baseline, [], baselineReady],
+    ["baseline", app, baselineArgs, baselineReady],
   ]) {
     const s = await start(bin, args, ready);
     times[name].push(s.ms);

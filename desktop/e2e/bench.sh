@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Desktop benchmark (docs/benchmarks.md, "Desktop"): cold start to an editable editor and memory
 # of all the app's processes with a room open and idle, under Xvfb, each beside a baseline
-# measured in the same run (a bare Tauri window: desktop/examples/bench-baseline.rs).
+# measured in the same run (the same binary as a bare Tauri window: --bench-baseline).
 # TANDEM_PROFILE=release|debug (default release: the figure that matters is the shipped build).
 # Needs ui/dist (cd ui && npm ci && npm run build).
 set -euo pipefail
@@ -10,14 +10,13 @@ cd "$root"
 profile=${TANDEM_PROFILE:-release}
 ensure_tauri_driver
 flag=(); [ "$profile" = release ] && flag=(--release)
-echo "==> building tandem-desktop and the baseline window ($profile)"
-cargo build --locked "${flag[@]}" -p tandem-desktop --bin tandem-desktop --example bench-baseline
+echo "==> building tandem-desktop ($profile)"
+cargo build --locked "${flag[@]}" -p tandem-desktop --bin tandem-desktop
 start_xvfb
 new_profile
 export TANDEM_DATA_DIR=$profile_dir
 export TANDEM_DESKTOP_BIND=127.0.0.1:0
 start_tauri_driver
 echo "==> tandem-desktop ($profile), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
-TANDEM_WEBDRIVER="$WEBDRIVER_URL" TANDEM_DESKTOP_BIN="$target/$profile/tandem-desktop" \
-  TANDEM_BASELINE_BIN="$target/$profile/examples/bench-baseline" node desktop/e2e/bench.mjs
+TANDEM_WEBDRIVER="$WEBDRIVER_URL" TANDEM_DESKTOP_BIN="$target/$profile/tandem-desktop" node desktop/e2e/bench.mjs
 echo "==> load after: $(cut -d' ' -f1-3 /proc/loadavg)"

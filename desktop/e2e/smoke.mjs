@@ -11,7 +11,7 @@
 //
 // Env: TANDEM_WEBDRIVER (http://127.0.0.1:4444), TANDEM_DESKTOP_BIN, TANDEM_PEER_BIN,
 //      TANDEM_EXEC_BIN, TANDEM_SCREENSHOT (PNG path).
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -129,6 +129,14 @@ const invoke = (d, cmd, args = {}) =>
     "const [cmd, args, cb] = arguments; window.__TAURI_INTERNALS__.invoke(cmd, args).then((v) => cb({ ok: v }), (e) => cb({ err: String(e) }));",
     [cmd, args],
   );
+
+/** The X screen (the window fills it) as a PNG, with ImageMagick's `import`: WebKitWebDriver's
+ * own screenshot command crashes the driver now and then on this machine (seen with builds of
+ * main too), and a screenshot must not decide the smoke. */
+function screenshot(path) {
+  const r = spawnSync("import", ["-window", "root", path], { stdio: ["ignore", "ignore", "pipe"], timeout: 30000 });
+  if (r.status !== 0) throw new Error(`import: ${r.status} ${r.stderr}`);
+}
 
 const editorText = (d) =>
   d.exec("const e = document.querySelector('.monaco-editor .view-lines'); return e ? e.innerText.replace(/\\u00a0/g, ' ') : null;");
@@ -272,7 +280,7 @@ try {
   if (shot) {
     await step("screenshot", async () => {
       await sleep(500);
-      writeFileSync(shot, Buffer.from(await driver.screenshot(), "base64"));
+      screenshot(shot);
     });
   }
   await step("second_launch_hands_its_link_to_the_running_app", async () => {
@@ -293,7 +301,7 @@ try {
 } catch (e) {
   if (shot && driver) {
     try {
-      writeFileSync(shot.replace(/\.png$/, "-failure.png"), Buffer.from(await driver.screenshot(), "base64"));
+      screenshot(shot.replace(/\.png$/, "-failure.png"));
     } catch {}
   }
   if (!failed) {

@@ -80,6 +80,9 @@ pub fn run() {
             tracing_subscriber::EnvFilter::try_from_env("TANDEM_LOG").unwrap_or_else(|_| "warn,tandem=info".into()),
         )
         .try_init();
+    if std::env::args().any(|a| a == BENCH_BASELINE_FLAG) {
+        return run_bench_baseline();
+    }
     let launch = launch_from_args(std::env::args());
     let profile = profile_dir();
     // One app per profile: a second launch hands its link to the running app and exits.
@@ -98,6 +101,7 @@ pub fn run() {
     };
     tauri::Builder::default()
         .setup(move |app| {
+            main_window(app, "index.html")?;
             let data_dir = match profile {
                 Some(d) => d,
                 None => app.path().app_data_dir()?,
@@ -116,7 +120,6 @@ pub fn run() {
                     d.forwarded_launch(launch);
                 });
             }
-            webview::tune(app);
             // Start the peer now so the first command does not wait for it.
             let d = desktop.clone();
             tauri::async_runtime::spawn(async move {
@@ -149,12 +152,44 @@ pub fn run() {
         .expect("error while building the Tandem desktop app")
         .run(|app, event| {
             if let tauri::RunEvent::Exit = event {
-                let d = app.state::<Arc<Desktop>>().inner().clone();
+                let Some(d) = app.try_state::<Arc<Desktop>>().map(|d| d.inner().clone()) else {
+                    return;
+                };
                 tauri::async_runtime::block_on(d.shutdown());
                 #[cfg(unix)]
                 let _ = std::fs::remove_file(instance::socket_path(d.data_dir()));
             }
         });
+}
+
+/// The main window from the config (`create: false` there, so the page can differ: the
+/// benchmark's baseline shows a one-textarea page in the same window), with the webview tuned.
+fn main_window(app: &tauri::App, page: &str) -> Result<(), Box<dyn std::error::Error>> {
+    let mut conf = app
+        .config()
+        .app
+        .windows
+        .iter()
+        .find(|w| w.label == "main")
+        .cloned()
+        .ok_or("no main window in tauri.conf.json")?;
+    conf.url = tauri::WebviewUrl::App(page.into());
+    tauri::WebviewWindowBuilder::from_config(app.handle(), &conf)?.build()?;
+    webview::tune(app);
+    Ok(())
+}
+
+/// `tandem-desktop --bench-baseline`: the desktop benchmark's baseline (desktop/e2e/bench.sh).
+pub const BENCH_BASELINE_FLAG: &str = "--bench-baseline";
+
+/// The same binary, window and webview settings, but a one-textarea page (ui/public/
+/// bench-baseline.html) and no room peer, no profile, no commands: the floor any Tauri window
+/// pays on this machine, measured beside the app so its figures read as "floor + Tandem".
+fn run_bench_baseline() {
+    tauri::Builder::default()
+        .setup(|app| main_window(app, "bench-baseline.html"))
+        .run(tauri::generate_context!())
+        .expect("error while running the baseline window");
 }
 
 #[cfg(test)]
