@@ -110,7 +110,9 @@ mod unix {
                 Err(e) => return Err(e),
             }
         }
-        Err(std::io::Error::other("could not claim or reach the app's instance socket"))
+        Err(std::io::Error::other(
+            "could not claim or reach the app's instance socket",
+        ))
     }
 
     /// Reads one request from a connection and acknowledges it.

@@ -203,8 +203,14 @@ mod tests {
     #[test]
     fn launch_arguments() {
         let args = |a: &[&str]| super::launch_from_args(a.iter().map(|s| s.to_string()));
-        assert_eq!(args(&["app", "tandem://join/x"]).link.as_deref(), Some("tandem://join/x"));
-        assert_eq!(args(&["app", "--open", &"a".repeat(32)]).open_room, Some("a".repeat(32)));
+        assert_eq!(
+            args(&["app", "tandem://join/x"]).link.as_deref(),
+            Some("tandem://join/x")
+        );
+        assert_eq!(
+            args(&["app", "--open", &"a".repeat(32)]).open_room,
+            Some("a".repeat(32))
+        );
         assert_eq!(args(&["app", "--open", "../x"]).open_room, None);
         assert_eq!(args(&["app", "https://x"]), Default::default());
     }

@@ -26,7 +26,9 @@ pub const MAX_FILES: usize = 64;
 /// A request or run id: one printable ASCII token.
 pub fn id(what: &str, s: &str) -> Result<String, IpcError> {
     if s.is_empty() || s.len() > MAX_ID_LEN {
-        return Err(IpcError::invalid(format!("{what} must be 1 to {MAX_ID_LEN} characters")));
+        return Err(IpcError::invalid(format!(
+            "{what} must be 1 to {MAX_ID_LEN} characters"
+        )));
     }
     if !s.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(IpcError::invalid(format!(
@@ -40,14 +42,15 @@ pub fn kind(s: &str) -> Result<RunKind, IpcError> {
     match s {
         "run" => Ok(RunKind::Run),
         "submit" => Ok(RunKind::Submit),
-        other => Err(IpcError::invalid(format!("the run kind must be run or submit, not {other:?}"))),
+        other => Err(IpcError::invalid(format!(
+            "the run kind must be run or submit, not {other:?}"
+        ))),
     }
 }
 
 /// The webview's run request, parsed into the run contract and bounded.
 pub fn request(v: serde_json::Value) -> Result<RunRequest, IpcError> {
-    let r: RunRequest =
-        serde_json::from_value(v).map_err(|e| IpcError::invalid(format!("not a run request: {e}")))?;
+    let r: RunRequest = serde_json::from_value(v).map_err(|e| IpcError::invalid(format!("not a run request: {e}")))?;
     let language = r.language.trim();
     if language.is_empty() || language.len() > 64 || !language.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(IpcError::invalid("the run request needs a language (one short word)"));
@@ -167,10 +170,22 @@ mod tests {
             (json!("print(1)"), "not a run request"),
             (json!({ "files": [] }), "not a run request"),
             (json!({ "language": "python", "files": "x" }), "not a run request"),
-            (json!({ "language": "python", "files": [{ "content": 1 }] }), "not a run request"),
-            (json!({ "language": "python", "files": [], "limits": { "run_wall_ms": -1 } }), "not a run request"),
-            (json!({ "language": "", "files": [{ "content": "x" }] }), "needs a language"),
-            (json!({ "language": "py thon", "files": [{ "content": "x" }] }), "needs a language"),
+            (
+                json!({ "language": "python", "files": [{ "content": 1 }] }),
+                "not a run request",
+            ),
+            (
+                json!({ "language": "python", "files": [], "limits": { "run_wall_ms": -1 } }),
+                "not a run request",
+            ),
+            (
+                json!({ "language": "", "files": [{ "content": "x" }] }),
+                "needs a language",
+            ),
+            (
+                json!({ "language": "py thon", "files": [{ "content": "x" }] }),
+                "needs a language",
+            ),
             (json!({ "language": "python", "files": [] }), "no files"),
         ];
         for (v, want) in cases {
@@ -187,8 +202,12 @@ mod tests {
         let mut v = py("print(1)");
         v["stdin"] = json!(big);
         assert!(request(v).is_err());
-        let files: Vec<_> = (0..=MAX_FILES).map(|i| json!({ "name": format!("f{i}.py"), "content": "" })).collect();
-        let e = request(json!({ "language": "python", "files": files })).unwrap_err().to_string();
+        let files: Vec<_> = (0..=MAX_FILES)
+            .map(|i| json!({ "name": format!("f{i}.py"), "content": "" }))
+            .collect();
+        let e = request(json!({ "language": "python", "files": files }))
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("files"), "{e}");
     }
 }

@@ -183,7 +183,10 @@ mod tests {
         assert_eq!(exec_ticket(" ").unwrap(), None);
         assert!(exec_ticket("abc def").is_err());
         assert!(exec_ticket(&"a".repeat(MAX_TICKET_LEN + 1)).is_err());
-        assert!(exec_ticket("tkt123").unwrap_err().to_string().contains("not an execution node ticket"));
+        assert!(exec_ticket("tkt123")
+            .unwrap_err()
+            .to_string()
+            .contains("not an execution node ticket"));
         assert!(exec_ticket("tandem-exec:!!").is_err());
         let ticket = tandem_shared::exec_wire::ExecTicket(tandem_shared::invite::PeerAddr {
             id: "ab".repeat(32),

@@ -180,7 +180,10 @@ async fn bad_input_is_an_error_not_a_panic() {
     }
     let e = d.request_run(sess, "r1", py.clone(), "run").await.unwrap_err();
     assert!(e.to_string().contains("no execution node is set"), "{e}");
-    assert!(matches!(d.request_run(999, "r1", py, "run").await, Err(IpcError::NoSession(999))));
+    assert!(matches!(
+        d.request_run(999, "r1", py, "run").await,
+        Err(IpcError::NoSession(999))
+    ));
     assert!(matches!(d.cancel_run(sess, "").await, Err(IpcError::Invalid(_))));
     let e = d.cancel_run(sess, "run-1").await.unwrap_err();
     assert!(e.to_string().contains("not connected"), "{e}");
