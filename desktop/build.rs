@@ -5,6 +5,7 @@ const COMMANDS: &[&str] = &[
     "get_profile",
     "save_settings",
     "take_launch",
+    "watch_launch",
     "create_room",
     "join_room",
     "recent_rooms",

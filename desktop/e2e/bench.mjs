@@ -1,30 +1,27 @@
 // Desktop benchmark: cold start to an editable editor, and the memory of all the app's processes
-// with a room open and idle. Started by desktop/e2e/bench.sh (Xvfb + tauri-driver).
+// with a room open and idle, each printed beside the same figure for a baseline measured in the
+// same run: the same binary as a bare Tauri window (`tandem-desktop --bench-baseline`: same
+// Tauri, WebKitGTK and webview settings, a one-textarea page, no room peer). Started by desktop/e2e/bench.sh (Xvfb + tauri-driver).
 //
-// Cold start = a new app process (`--open <room>`: reopen a stored room) until Monaco shows the
-// room's text and has its input area, measured from the WebDriver new-session request (so it
-// includes WebKitWebDriver launching the app: an upper bound). The OS page cache is warm.
+// Cold start = a new process until the page is editable (app: `--open <room>` reopens a stored
+// room, until Monaco shows the room's text and has its input area; baseline: its textarea),
+// measured from the WebDriver new-session request (so both include WebKitWebDriver launching
+// the program: an upper bound). Starts alternate app / baseline so load drift hits both alike.
+// The OS page cache is warm (a first, unmeasured start of each).
 import { readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { WebDriver, sleep, until } from "./webdriver.mjs";
 
 const base = process.env.TANDEM_WEBDRIVER;
 const app = process.env.TANDEM_DESKTOP_BIN;
-const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 5);
+const baselineArgs = ["--bench-baseline"];
+const runs = Number(process.env.TANDEM_BENCH_RUNS ?? 7);
 const idleMs = Number(process.env.TANDEM_BENCH_IDLE_MS ?? 10000);
 const TARGET_START_MS = 1500;
 const TARGET_MEM_MIB = 300;
 
-const editorReady = "const t = document.querySelector('.monaco-editor textarea'); const v = document.querySelector('.monaco-editor .view-lines'); return !!(t && v && v.innerText.trim().length > 0);";
-
-// Setup: a profile with a name and one room with the default template.
-let d = await WebDriver.session(base, app);
-await d.type(await d.waitFor("[data-testid=profile-name]", 60000), "Bench");
-await d.click(await d.find("[data-testid=profile-save]"));
-await d.click(await d.waitFor("[data-testid=create-room]"));
-await until("editor", () => d.exec(editorReady), 60000);
-const roomId = await d.execAsync("const cb = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('recent_rooms').then((r) => cb(r[0].id), (e) => cb(String(e)));");
-await d.quit();
-await sleep(1000);
+const editorReady =
+  "const t = document.querySelector('.monaco-editor textarea'); const v = document.querySelector('.monaco-editor .view-lines'); return !!(t && v && v.innerText.trim().length > 0);";
+const baselineReady = "const t = document.querySelector('textarea.baseline'); return !!(t && t.value.length > 0);";
 
 function procs() {
   const out = [];
@@ -47,45 +44,94 @@ function mem(pid) {
   const kb = (k) => Number(r.match(new RegExp(`^${k}:\\s+(\\d+)`, "m"))?.[1] ?? 0);
   return { rss: kb("Rss") / 1024, pss: kb("Pss") / 1024 };
 }
-
-const starts = [];
-let memory;
-for (let i = 0; i < runs; i++) {
-  const t0 = performance.now();
-  d = await WebDriver.session(base, app, ["--open", roomId]);
-  await until("editable editor", () => d.exec(editorReady), 30000);
-  starts.push(performance.now() - t0);
-  if (i === runs - 1) {
-    await sleep(idleMs);
-    const all = procs();
-    const main = all.find((p) => p.exe === app);
-    const kids = [];
-    const walk = (pid) => {
-      for (const c of all.filter((p) => p.ppid === pid)) {
-        kids.push(c);
-        walk(c.pid);
-      }
-    };
-    walk(main.pid);
-    const m = mem(main.pid);
-    const webkit = kids.map((k) => ({ ...k, ...mem(k.pid) }));
-    memory = {
-      rust: m,
-      webkit,
-      total_pss: m.pss + webkit.reduce((a, k) => a + k.pss, 0),
-      total_rss: m.rss + webkit.reduce((a, k) => a + k.rss, 0),
-    };
-  }
-  await d.quit();
-  await sleep(1000);
+/** The program's process and every process under it (WebKitWebProcess, WebKitNetworkProcess). */
+function memoryOf(bin) {
+  const all = procs();
+  const main = all.find((p) => p.exe === bin);
+  if (!main) throw new Error(`${bin} is not running`);
+  const kids = [];
+  const walk = (pid) => {
+    for (const c of all.filter((p) => p.ppid === pid)) {
+      kids.push(c);
+      walk(c.pid);
+    }
+  };
+  walk(main.pid);
+  const m = mem(main.pid);
+  const webkit = kids.map((k) => ({ ...k, ...mem(k.pid) }));
+  return {
+    rust: m,
+    webkit,
+    total_pss: m.pss + webkit.reduce((a, k) => a + k.pss, 0),
+    total_rss: m.rss + webkit.reduce((a, k) => a + k.rss, 0),
+  };
+}
+/** The app allows one process per profile: the next start waits for the last one to be gone. */
+async function gone(bin) {
+  await until(`${bin} to exit`, () => !procs().some((p) => p.exe === bin), 30000);
 }
 
-const sorted = [...starts].sort((a, b) => a - b);
-const median = sorted[Math.floor(sorted.length / 2)];
+async function start(bin, args, ready) {
+  const t0 = performance.now();
+  const d = await WebDriver.session(base, bin, args);
+  await until("editable page", () => d.exec(ready), 60000);
+  return { d, ms: performance.now() - t0 };
+}
+
+// Setup: a profile with a name and one room with the default template.
+let d = await WebDriver.session(base, app);
+await d.type(await d.waitFor("[data-testid=profile-name]", 60000), "Bench");
+await d.click(await d.find("[data-testid=profile-save]"));
+await d.click(await d.waitFor("[data-testid=create-room]"));
+await until("editor", () => d.exec(editorReady), 60000);
+const roomId = await d.execAsync(
+  "const cb = arguments[arguments.length - 1]; window.__TAURI_INTERNALS__.invoke('recent_rooms').then((r) => cb(r[0].id), (e) => cb(String(e)));",
+);
+await d.quit();
+await gone(app);
+// Warm-up: one unmeasured start of the baseline (the app's files were just read by the setup).
+({ d } = await start(app, baselineArgs, baselineReady));
+await d.quit();
+await gone(app);
+
+const times = { app: [], baseline: [] };
+const memory = {};
+for (let i = 0; i < runs; i++) {
+  for (const [name, bin, args, ready] of [
+    ["app", app, ["--open", roomId], editorReady],
+    ["baseline", app, baselineArgs, baselineReady],
+  ]) {
+    const s = await start(bin, args, ready);
+    times[name].push(s.ms);
+    if (i === runs - 1) {
+      await sleep(idleMs);
+      memory[name] = memoryOf(bin);
+    }
+    await s.d.quit();
+    await gone(bin);
+  }
+}
+
 const f = (x) => x.toFixed(0);
-console.log(`cold start to editable editor (${runs} runs): median ${f(median)} ms, min ${f(sorted[0])} ms, max ${f(sorted.at(-1))} ms  | target <= ${TARGET_START_MS} ms  ${median <= TARGET_START_MS ? "OK" : "OVER"}`);
-console.log(`  runs: ${starts.map(f).join(", ")} ms`);
-console.log(`memory with a room open, idle ${idleMs / 1000} s (PSS; RSS double-counts shared libraries):`);
-console.log(`  Rust process (tandem-desktop): PSS ${f(memory.rust.pss)} MiB, RSS ${f(memory.rust.rss)} MiB`);
-for (const k of memory.webkit) console.log(`  ${k.comm} (${k.pid}): PSS ${f(k.pss)} MiB, RSS ${f(k.rss)} MiB`);
-console.log(`  total: PSS ${f(memory.total_pss)} MiB (RSS sum ${f(memory.total_rss)} MiB)  | target <= ${TARGET_MEM_MIB} MiB  ${memory.total_pss <= TARGET_MEM_MIB ? "OK" : "OVER"}`);
+const stats = (xs) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)], min: s[0], max: s.at(-1) };
+};
+const a = stats(times.app);
+const b = stats(times.baseline);
+console.log(`cold start to an editable page, ${runs} starts each (median, min / max):`);
+console.log(`  Tandem (editor with the room's text):   ${f(a.median)} ms (${f(a.min)} / ${f(a.max)})  | target <= ${TARGET_START_MS} ms  ${a.median <= TARGET_START_MS ? "OK" : "OVER"}`);
+console.log(`  baseline (bare Tauri window, textarea): ${f(b.median)} ms (${f(b.min)} / ${f(b.max)})`);
+console.log(`  Tandem over the baseline: ${f(a.median - b.median)} ms`);
+console.log(`    app starts: ${times.app.map(f).join(", ")} ms`);
+console.log(`    baseline starts: ${times.baseline.map(f).join(", ")} ms`);
+console.log(`memory, idle ${idleMs / 1000} s after the last start (PSS from smaps_rollup; RSS double-counts shared libraries):`);
+for (const [name, label] of [
+  ["app", "Tandem, room open"],
+  ["baseline", "baseline"],
+]) {
+  const m = memory[name];
+  console.log(`  ${label}: total PSS ${f(m.total_pss)} MiB (RSS sum ${f(m.total_rss)} MiB)${name === "app" ? `  | target <= ${TARGET_MEM_MIB} MiB  ${m.total_pss <= TARGET_MEM_MIB ? "OK" : "OVER"}` : ""}`);
+  console.log(`    Rust process: PSS ${f(m.rust.pss)} MiB, RSS ${f(m.rust.rss)} MiB`);
+  for (const k of m.webkit) console.log(`    ${k.comm}: PSS ${f(k.pss)} MiB, RSS ${f(k.rss)} MiB`);
+}

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Desktop benchmark (docs/benchmarks.md, "Desktop"): cold start to an editable editor and memory
-# of all the app's processes with a room open and idle, under Xvfb.
+# of all the app's processes with a room open and idle, under Xvfb, each beside a baseline
+# measured in the same run (the same binary as a bare Tauri window: --bench-baseline).
 # TANDEM_PROFILE=release|debug (default release: the figure that matters is the shipped build).
+# Needs ui/dist (cd ui && npm ci && npm run build).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$root"
@@ -9,7 +11,7 @@ profile=${TANDEM_PROFILE:-release}
 ensure_tauri_driver
 flag=(); [ "$profile" = release ] && flag=(--release)
 echo "==> building tandem-desktop ($profile)"
-cargo build --locked "${flag[@]}" -p tandem-desktop
+cargo build --locked "${flag[@]}" -p tandem-desktop --bin tandem-desktop
 start_xvfb
 new_profile
 export TANDEM_DATA_DIR=$profile_dir
@@ -17,3 +19,4 @@ export TANDEM_DESKTOP_BIND=127.0.0.1:0
 start_tauri_driver
 echo "==> tandem-desktop ($profile), $(nproc) cores, load $(cut -d' ' -f1-3 /proc/loadavg)"
 TANDEM_WEBDRIVER="$WEBDRIVER_URL" TANDEM_DESKTOP_BIN="$target/$profile/tandem-desktop" node desktop/e2e/bench.mjs
+echo "==> load after: $(cut -d' ' -f1-3 /proc/loadavg)"

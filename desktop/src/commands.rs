@@ -28,6 +28,12 @@ pub fn take_launch(d: D<'_>) -> Launch {
     d.take_launch()
 }
 
+/// Launches handed over by later processes (a `tandem://join/…` link opened while the app runs).
+#[tauri::command]
+pub fn watch_launch(d: D<'_>, on_launch: Channel<Launch>) {
+    d.watch_launch(Arc::new(move |l| on_launch.send(l).is_ok()));
+}
+
 #[tauri::command]
 pub async fn create_room(d: D<'_>) -> Result<RoomSummary, IpcError> {
     d.create_room().await

@@ -8,7 +8,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use tandem_room::{Node, NodeConfig, Room};
 use tandem_shared::invite::RoomRef;
 use tandem_shared::room::Role;
@@ -33,8 +33,10 @@ pub struct Profile {
     pub member: String,
 }
 
-/// What the app was started for (`tandem://join/…` link, or `--open <room-id>`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+/// What the app was started for (`tandem://join/…` link, or `--open <room-id>`), by this
+/// process's arguments or by a later launch that handed it over (`crate::instance`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct Launch {
     pub link: Option<String>,
     pub open_room: Option<String>,
@@ -54,6 +56,9 @@ pub struct Opened {
     pub state: ConnState,
 }
 
+/// Delivers later launches to the page; returns false once nobody listens.
+pub type LaunchSink = Arc<dyn Fn(Launch) -> bool + Send + Sync>;
+
 struct Session {
     room: Room,
     inbound: mpsc::Sender<Inbound>,
@@ -69,6 +74,8 @@ pub struct Desktop {
     next_session: AtomicU32,
     /// What the app was started for, until the UI takes it.
     launch: Mutex<Launch>,
+    /// The page's listener for launches handed over by later processes.
+    launch_watch: Mutex<Option<LaunchSink>>,
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -87,6 +94,7 @@ impl Desktop {
             sessions: Mutex::new(HashMap::new()),
             next_session: AtomicU32::new(1),
             launch: Mutex::new(Launch::default()),
+            launch_watch: Mutex::new(None),
         }
     }
 
@@ -106,6 +114,10 @@ impl Desktop {
             .await
     }
 
+    pub fn data_dir(&self) -> &std::path::Path {
+        &self.data_dir
+    }
+
     pub fn set_launch(&self, launch: Launch) {
         *lock(&self.launch) = launch;
     }
@@ -113,6 +125,24 @@ impl Desktop {
     /// The launch request, once (a reload of the page does not repeat it).
     pub fn take_launch(&self) -> Launch {
         std::mem::take(&mut *lock(&self.launch))
+    }
+
+    /// The page listens for launches handed over while it runs (one listener: a reload replaces it).
+    pub fn watch_launch(&self, sink: LaunchSink) {
+        *lock(&self.launch_watch) = Some(sink);
+    }
+
+    /// A launch handed over by another process: straight to the page if it listens, else kept
+    /// for `take_launch` (the page has not loaded yet).
+    pub fn forwarded_launch(&self, launch: Launch) {
+        let watcher = lock(&self.launch_watch).clone();
+        if let Some(w) = watcher {
+            if w(launch.clone()) {
+                return;
+            }
+            *lock(&self.launch_watch) = None;
+        }
+        *lock(&self.launch) = launch;
     }
 
     pub async fn profile(&self) -> Result<Profile, IpcError> {
@@ -198,6 +228,10 @@ impl Desktop {
         let node = self.node().await?.clone();
         let room = self.find_room(&node, room_id)?;
         self.remember(room.room_ref());
+        let ticket = self.files.settings().exec_ticket;
+        if let Err(e) = crate::runs::apply_exec_ticket(&room, ticket.as_deref()) {
+            tracing::warn!(error = %e, "could not name the execution node in the room");
+        }
         let client = room.attach_local();
         let (tx, rx) = mpsc::channel(256);
         let session = self.next_session.fetch_add(1, Ordering::Relaxed);
@@ -292,6 +326,7 @@ impl Desktop {
         Ok(invite.to_link())
     }
 
+    /// A run of the room's code through its execution node (input checked in `runs`).
     pub async fn request_run(
         &self,
         session: u32,
@@ -299,20 +334,11 @@ impl Desktop {
         request: serde_json::Value,
         kind: &str,
     ) -> Result<String, IpcError> {
-        if request_id.is_empty() || request_id.len() > 128 {
-            return Err(IpcError::invalid("bad request id"));
-        }
-        if !matches!(kind, "run" | "submit") {
-            return Err(IpcError::invalid("kind must be run or submit"));
-        }
         let room = self.room(session)?;
         crate::runs::request_run(&room, request_id, request, kind).await
     }
 
     pub async fn cancel_run(&self, session: u32, run_id: &str) -> Result<(), IpcError> {
-        if run_id.is_empty() || run_id.len() > 128 {
-            return Err(IpcError::invalid("bad run id"));
-        }
         let room = self.room(session)?;
         crate::runs::cancel_run(&room, run_id).await
     }

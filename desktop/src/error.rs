@@ -10,8 +10,6 @@ pub enum IpcError {
     NoSession(u32),
     #[error("the room peer is not running: {0}")]
     NodeUnavailable(String),
-    #[error("{0}")]
-    Unavailable(&'static str),
     #[error("storage: {0}")]
     Io(#[from] std::io::Error),
 }

@@ -10,6 +10,8 @@ use serde::Serialize;
 use tandem_room::iroh::endpoint::TransportAddrUsage;
 use tandem_room::iroh::{PublicKey, TransportAddr};
 use tandem_room::{LocalClient, Node, Room, RoomError};
+use tandem_shared::room_run::RoomRunMessage;
+use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::{mpsc, oneshot};
 
 /// The connection state the UI shows (`ConnectionState` in ui/src/room/connection.ts).
@@ -50,6 +52,11 @@ pub enum RoomEvent {
     },
     Policy {
         policy: PolicyView,
+    },
+    /// One message about the room's runs (docs/ui.md type-100 shape), as the execution node
+    /// multicast it: accepted, queued/started/output/finished/error events, or a rejection.
+    Run {
+        message: RoomRunMessage,
     },
     /// The room was closed (session ended).
     Closed,
@@ -122,7 +129,9 @@ pub struct Inbound {
 }
 
 /// Runs until the sink is gone, the room closes or `inbound` is dropped. The task owns the
-/// `LocalClient`: `recv` needs it mutably while `receive` is called from commands.
+/// `LocalClient`: `recv` needs it mutably while `receive` is called from commands. Run messages
+/// of the room go to the webview as they come (a run started before the room was opened here is
+/// replayed from its start by `run_messages`).
 pub async fn run_session(
     node: Arc<Node>,
     room: Room,
@@ -132,6 +141,8 @@ pub async fn run_session(
 ) {
     let b64 = base64::engine::general_purpose::STANDARD;
     let mut changed = room.subscribe();
+    let mut runs = room.run_messages();
+    let mut runs_open = true;
     let mut last_state = None;
     let mut last_policy = None;
     // The state also changes without room events (paths upgrade from relay to direct).
@@ -155,6 +166,21 @@ pub async fn run_session(
                 }
                 None => break,
             },
+            m = runs.recv(), if runs_open => {
+                match m {
+                    Ok(message) => {
+                        if !sink(RoomEvent::Run { message }) {
+                            break;
+                        }
+                    }
+                    // Fell behind by thousands of chunks: the rest still comes; the UI shows
+                    // what it got (the run's record in the history has the whole output).
+                    Err(RecvError::Lagged(n)) => tracing::warn!(skipped = n, "run messages lagged"),
+                    Err(RecvError::Closed) => runs_open = false,
+                }
+                // Run output says nothing about the policy or the connection.
+                continue;
+            }
             r = changed.changed() => {
                 if r.is_err() {
                     break;

@@ -96,7 +96,8 @@ pub fn relay_url(s: &str) -> Result<Option<String>, IpcError> {
     Ok(Some(parsed.to_string()))
 }
 
-/// The execution node ticket is opaque here; it must be one printable token.
+/// An execution node ticket (`tandem-exec:…`, printed by `tandem-exec serve`): decoded here so a
+/// mistyped ticket is refused when saved, not when the first run fails.
 pub fn exec_ticket(s: &str) -> Result<Option<String>, IpcError> {
     let t = s.trim();
     if t.is_empty() {
@@ -110,6 +111,8 @@ pub fn exec_ticket(s: &str) -> Result<Option<String>, IpcError> {
             "the execution node ticket must be one token without spaces",
         ));
     }
+    tandem_shared::exec_wire::ExecTicket::decode(t)
+        .map_err(|e| IpcError::invalid(format!("not an execution node ticket: {e}")))?;
     Ok(Some(t.to_string()))
 }
 
@@ -180,7 +183,18 @@ mod tests {
         assert_eq!(exec_ticket(" ").unwrap(), None);
         assert!(exec_ticket("abc def").is_err());
         assert!(exec_ticket(&"a".repeat(MAX_TICKET_LEN + 1)).is_err());
-        assert_eq!(exec_ticket("tkt123").unwrap().as_deref(), Some("tkt123"));
+        assert!(exec_ticket("tkt123")
+            .unwrap_err()
+            .to_string()
+            .contains("not an execution node ticket"));
+        assert!(exec_ticket("tandem-exec:!!").is_err());
+        let ticket = tandem_shared::exec_wire::ExecTicket(tandem_shared::invite::PeerAddr {
+            id: "ab".repeat(32),
+            relay: None,
+            addrs: vec!["127.0.0.1:4000".into()],
+        })
+        .encode();
+        assert_eq!(exec_ticket(&format!(" {ticket} ")).unwrap(), Some(ticket));
     }
 
     #[test]

@@ -163,20 +163,30 @@ async fn bad_input_is_an_error_not_a_panic() {
         .create_invite(sess, "spectator")
         .unwrap()
         .starts_with("tandem://join/"));
-    // Runs are the marked placeholder until the exec merge; bad ids are refused first.
+    // Runs: bad ids, kinds and requests are refused before anything reaches the room; a good
+    // request in a room without an execution node is a clear error from the room.
+    let py = serde_json::json!({ "language": "python", "files": [{ "content": "print(1)" }] });
+    for (id, req, kind) in [
+        ("", py.clone(), "run"),
+        ("r 1", py.clone(), "run"),
+        ("r1", py.clone(), "walk"),
+        ("r1", serde_json::json!({}), "run"),
+        ("r1", serde_json::json!({ "language": "python", "files": [] }), "run"),
+    ] {
+        assert!(
+            matches!(d.request_run(sess, id, req, kind).await, Err(IpcError::Invalid(_))),
+            "{id} {kind}"
+        );
+    }
+    let e = d.request_run(sess, "r1", py.clone(), "run").await.unwrap_err();
+    assert!(e.to_string().contains("no execution node is set"), "{e}");
     assert!(matches!(
-        d.request_run(sess, "", serde_json::json!({}), "run").await,
-        Err(IpcError::Invalid(_))
+        d.request_run(999, "r1", py, "run").await,
+        Err(IpcError::NoSession(999))
     ));
-    assert!(matches!(
-        d.request_run(sess, "r1", serde_json::json!({}), "walk").await,
-        Err(IpcError::Invalid(_))
-    ));
-    let e = d
-        .request_run(sess, "r1", serde_json::json!({}), "run")
-        .await
-        .unwrap_err();
-    assert_eq!(e.to_string(), tandem_desktop::runs::NOT_AVAILABLE);
+    assert!(matches!(d.cancel_run(sess, "").await, Err(IpcError::Invalid(_))));
+    let e = d.cancel_run(sess, "run-1").await.unwrap_err();
+    assert!(e.to_string().contains("not connected"), "{e}");
     // The session still works after all that.
     d.send(sess, &Webview::new().insert("main.py", 0, "ok")).await.unwrap();
     d.close_room(sess).unwrap();
@@ -314,4 +324,53 @@ async fn edits_persist_and_a_room_reopens_offline() {
     })
     .await;
     d.shutdown().await;
+}
+
+fn ticket(port: u16) -> String {
+    tandem_shared::exec_wire::ExecTicket(tandem_shared::invite::PeerAddr {
+        id: "ab".repeat(32),
+        relay: None,
+        addrs: vec![format!("127.0.0.1:{port}")],
+    })
+    .encode()
+}
+
+#[tokio::test]
+async fn the_interviewers_exec_ticket_names_the_rooms_node() {
+    let (da, db) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Desktop::new(da.path(), LOOPBACK);
+    let b = Desktop::new(db.path(), LOOPBACK);
+    let mut s = profile("Ada");
+    s.exec_ticket = ticket(4001);
+    a.save_settings(s).unwrap();
+    let room = a.create_room().await.unwrap();
+    let (sa, _ra) = sink();
+    let oa = a.open_room(&room.id, sa).await.unwrap();
+    let ra = a.node().await.unwrap().room(&room.id).unwrap();
+    let named = ra.exec_settings().expect("the room names a node");
+    assert_eq!(named.settings.ticket, ticket(4001));
+    assert_eq!(named.signer, oa.policy.you);
+
+    // A candidate's own ticket does not replace the interviewer's choice.
+    let link = a.create_invite(oa.session, "candidate").unwrap();
+    let mut s = profile("Bo");
+    s.exec_ticket = ticket(4002);
+    b.save_settings(s).unwrap();
+    b.join_room(&link).await.unwrap();
+    let (sb, _rb) = sink();
+    b.open_room(&room.id, sb).await.unwrap();
+    let rb = b.node().await.unwrap().room(&room.id).unwrap();
+    assert!(!tandem_desktop::runs::apply_exec_ticket(&rb, Some(&ticket(4002))).unwrap());
+
+    // The interviewer changed the settings: reopening the room names the new node.
+    let mut s = profile("Ada");
+    s.exec_ticket = ticket(4003);
+    a.save_settings(s).unwrap();
+    a.close_room(oa.session).unwrap();
+    let (sa, _ra) = sink();
+    a.open_room(&room.id, sa).await.unwrap();
+    assert_eq!(ra.exec_settings().unwrap().settings.ticket, ticket(4003));
+    for d in [a, b] {
+        d.shutdown().await;
+    }
 }

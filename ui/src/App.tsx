@@ -50,6 +50,9 @@ function DesktopRoot() {
   const [ipc, setIpc] = useState<Ipc | null>(null);
   useEffect(() => {
     void tauriIpc().then(setIpc);
+    // The desktop app is for rooms: fetch and compile Monaco (most of the JavaScript) while the
+    // peer starts and the room opens, instead of after (cold start, docs/benchmarks.md).
+    void import("./editor/MonacoEditor").catch(() => {});
   }, []);
   return ipc ? <DesktopApp ipc={ipc} /> : null;
 }

@@ -2,7 +2,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { act, cleanup, fireEvent, render, screen } from "@testing-library/react";
 import { DesktopApp } from "./DesktopApp";
-import type { Ipc } from "../room/tauri";
+import type { Ipc, Launch } from "../room/tauri";
 
 afterEach(cleanup);
 
@@ -35,7 +35,11 @@ function fakeIpc(opts: { firstRun: boolean; saveError?: string; link?: string })
       throw new Error("not in this test");
     },
   };
-  return { ipc, calls };
+  const launches: { send?: (l: Launch) => void } = {};
+  ipc.watchLaunch = async (onLaunch) => {
+    launches.send = onLaunch;
+  };
+  return { ipc, calls, launches };
 }
 
 describe("DesktopApp", () => {
@@ -69,5 +73,13 @@ describe("DesktopApp", () => {
     expect(box.value).toBe("tandem://join/xyz");
     await act(async () => fireEvent.click(screen.getByTestId("join-room")));
     expect(await screen.findByRole("alert")).toHaveTextContent("not a Tandem invite");
+  });
+
+  it("puts a link handed over by a later launch into the join box", async () => {
+    const { ipc, launches } = fakeIpc({ firstRun: false });
+    render(<DesktopApp ipc={ipc} />);
+    await screen.findByTestId("join-link", {}, { timeout: 5000 });
+    await act(async () => launches.send!({ link: "tandem://join/later", open_room: null }));
+    expect(await screen.findByDisplayValue("tandem://join/later")).toBeInTheDocument();
   });
 });

@@ -3,10 +3,10 @@
  * join by invite or `tandem://join/…` link, recent rooms, settings) and the open room. All state
  * lives in the Rust peer; this only asks it through commands (desktop/src/commands.rs).
  */
-import { useCallback, useEffect, useState } from "react";
+import { useCallback, useEffect, useRef, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { updatePresence } from "../room/connection";
-import { TauriRoom, type Ipc } from "../room/tauri";
+import { TauriRoom, type Ipc, type Launch } from "../room/tauri";
 import { RoomProvider } from "../state/room";
 import { permissionsFor } from "../state/permissions";
 import { seedRoom } from "../state/languages";
@@ -79,6 +79,26 @@ export function DesktopApp({ ipc }: { ipc: Ipc }) {
     [ipc, profile],
   );
 
+  // A link opened while the app runs (a later launch handed it over): back home with the link in
+  // the join box, or straight into a stored room. The room's state stays in the peer.
+  const [incoming, setIncoming] = useState<{ link: string; at: number } | null>(null);
+  const latest = useRef({ room, open });
+  latest.current = { room, open };
+  const watching = profile !== null;
+  useEffect(() => {
+    if (!watching || !ipc.watchLaunch) return;
+    ipc
+      .watchLaunch((l: Launch) => {
+        const { room: current, open: openRoom } = latest.current;
+        if (!l.link && !l.open_room) return;
+        current?.destroy();
+        setRoom(null);
+        if (l.link) setIncoming({ link: l.link, at: Date.now() });
+        else if (l.open_room) void openRoom(l.open_room);
+      })
+      .catch((e) => console.warn("tandem: watch_launch:", e));
+  }, [ipc, watching]);
+
   if (room) {
     return (
       <div className="flex h-full flex-col">
@@ -109,7 +129,7 @@ export function DesktopApp({ ipc }: { ipc: Ipc }) {
   if (profile.first_run) {
     return <ProfileForm ipc={ipc} profile={profile} onSaved={reload} first />;
   }
-  return <Home ipc={ipc} profile={profile} onOpen={open} error={error} setError={setError} onSaved={reload} />;
+  return <Home ipc={ipc} profile={profile} onOpen={open} error={error} setError={setError} onSaved={reload} incoming={incoming} />;
 }
 
 function ProfileForm({ ipc, profile, onSaved, first }: { ipc: Ipc; profile: Profile; onSaved: () => void; first?: boolean }) {
@@ -167,7 +187,7 @@ function ProfileForm({ ipc, profile, onSaved, first }: { ipc: Ipc; profile: Prof
       </label>
       <label className="flex flex-col gap-1 text-sm">
         {t("desktop.execTicket")}
-        <input className={input} value={ticket} onChange={(e) => setTicket(e.target.value)} />
+        <input className={input} data-testid="exec-ticket" value={ticket} placeholder="tandem-exec:…" onChange={(e) => setTicket(e.target.value)} />
       </label>
       <Button variant="primary" type="submit" data-testid="profile-save">
         {first ? t("desktop.start") : t("desktop.save")}
@@ -184,6 +204,7 @@ function Home({
   error,
   setError,
   onSaved,
+  incoming,
 }: {
   ipc: Ipc;
   profile: Profile;
@@ -191,12 +212,16 @@ function Home({
   error: string;
   setError: (e: string) => void;
   onSaved: () => void;
+  incoming: { link: string; at: number } | null;
 }) {
   const { t } = useTranslation();
   const [recent, setRecent] = useState<RecentRoom[]>([]);
   const [link, setLink] = useState("");
   const [busy, setBusy] = useState(false);
   const [showSettings, setShowSettings] = useState(false);
+  useEffect(() => {
+    if (incoming) setLink(incoming.link);
+  }, [incoming]);
 
   useEffect(() => {
     ipc.invoke<RecentRoom[]>("recent_rooms").then(setRecent).catch((e) => setError(String(e)));
@@ -230,7 +255,7 @@ function Home({
         <span className="flex items-center gap-2 text-sm">
           <span className="inline-block h-3 w-3 rounded-full" style={{ background: profile.settings.colour }} />
           {profile.settings.name}
-          <Button compact variant="ghost" onClick={() => setShowSettings((v) => !v)}>
+          <Button compact variant="ghost" data-testid="home-settings" onClick={() => setShowSettings((v) => !v)}>
             {t("desktop.settings")}
           </Button>
         </span>

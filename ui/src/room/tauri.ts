@@ -47,7 +47,13 @@ export interface Opened {
   state: ConnectionState;
 }
 
-/** The two IPC primitives the transport needs (Tauri's `invoke` and `Channel`). */
+/** `Launch` in desktop/src/desktop.rs: a `tandem://join/…` link or a room to open. */
+export interface Launch {
+  link: string | null;
+  open_room: string | null;
+}
+
+/** The IPC primitives the app needs (Tauri's `invoke` and `Channel`). */
 export interface Ipc {
   invoke<T>(cmd: string, args?: Record<string, unknown>): Promise<T>;
   /** Opens the room with a channel whose messages go to `onEvent`. */
@@ -57,6 +63,8 @@ export interface Ipc {
    * Optional: without it the state is fetched after each call.
    */
   watchInterview?(session: number, onState: (s: InterviewState) => void): Promise<void>;
+  /** Launches handed over while the app runs (a link opened from another program). */
+  watchLaunch?(onLaunch: (l: Launch) => void): Promise<void>;
 }
 
 /** True inside the Tauri webview. */
@@ -78,6 +86,11 @@ export async function tauriIpc(): Promise<Ipc> {
       const ch = new core.Channel<InterviewState>();
       ch.onmessage = onState;
       return core.invoke<void>("interview_watch", { session, onEvent: ch });
+    },
+    watchLaunch: (onLaunch) => {
+      const ch = new core.Channel<Launch>();
+      ch.onmessage = onLaunch;
+      return core.invoke<void>("watch_launch", { onLaunch: ch });
     },
   };
 }
