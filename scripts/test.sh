@@ -38,6 +38,8 @@ test "${PIPESTATUS[0]}" = 0
 
 echo "==> web client end to end: real browsers (chromium) through the real relay and a headless peer"
 (cd ui && TANDEM_BIN_DIR="$CARGO_TARGET_DIR/debug" node e2e/web.mjs 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0)
+echo "==> interview end to end: timer, chat, private notes, lock, problem, Submit verdicts, replay (real browsers, relay, peer, execution node)"
+(cd ui && TANDEM_BIN_DIR="$CARGO_TARGET_DIR/debug" node e2e/interview.mjs 2>&1 | tee -a "$counts" && test "${PIPESTATUS[0]}" = 0)
 echo "==> desktop: end-to-end smoke (Tauri window under Xvfb, tauri-driver, a real tandem-peer)"
 TANDEM_BUILT=1 bash desktop/e2e/run.sh 2>&1 | tee -a "$counts"
 test "${PIPESTATUS[0]}" = 0
