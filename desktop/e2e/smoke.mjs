@@ -145,9 +145,13 @@ async function typeInEditor(d, text) {
   const lines = await d.waitFor(".monaco-editor .view-lines");
   await d.click(lines);
   await sleep(200);
-  // Ctrl+Home: start of the document; then the text and Enter.
+  // Ctrl+Home: start of the document; then the text, Escape (closes a suggestion widget that
+  // Enter would otherwise accept, mangling the line), and Enter.
   await d.chord("\uE009", "\uE011");
-  await d.keys(text + "\uE007");
+  await d.keys(text);
+  await sleep(100);
+  await d.keys("\uE00C");
+  await d.keys("\uE007");
 }
 
 let driver;
@@ -257,7 +261,10 @@ try {
       "the run's verdict in the app's console",
       async () => {
         const s = await driver.exec("const e = document.querySelector('[data-testid=console] [data-testid=run-status]'); return e ? e.textContent : '';");
-        if (/rejected|error/i.test(s) && !/OK/.test(s)) throw new Error(`run status: ${s}`);
+        if (/rejected|error/i.test(s) && !/OK/.test(s)) {
+          const out = await driver.exec("const e = document.querySelector('[data-testid=xterm]'); return e ? e.innerText : '';");
+          throw new Error(`run status: ${s}\nconsole: ${out}\ncode: ${await editorText(driver)}`);
+        }
         return s.includes("OK");
       },
       120000,
