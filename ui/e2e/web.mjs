@@ -264,11 +264,18 @@ try {
   check(await peerHas((t) => t.includes("package main"), "main.go"), "a language switch loads the Go template in the other browser and at the peer");
   // Highlighting follows: B's editor is in Go mode and colours `package` unlike `main`.
   await b.p.waitForSelector("[data-testid=monaco-host][data-language=go]", { timeout: 20_000 });
-  const tokens = await b.p.evaluate(() => {
-    const line = [...document.querySelectorAll(".monaco-editor .view-line")].find((l) => l.textContent.replace(/\u00a0/g, " ").startsWith("package main"));
-    return line ? [...line.querySelectorAll("span span")].map((s) => [s.textContent.replace(/\u00a0/g, " ").trim(), s.className]) : [];
-  });
+  // Tokenizing is asynchronous (the Go grammar loads on demand): wait for the colours.
+  const goTokens = () =>
+    b.p.evaluate(() => {
+      const line = [...document.querySelectorAll(".monaco-editor .view-line")].find((l) => l.textContent.replace(/\u00a0/g, " ").startsWith("package main"));
+      return line ? [...line.querySelectorAll("span span")].map((s) => [s.textContent.replace(/\u00a0/g, " ").trim(), s.className]) : [];
+    });
+  let tokens = [];
   const cls = (word) => tokens.find(([t]) => t === word)?.[1];
+  for (let i = 0; i < 200 && !(cls("package") && cls("main") && cls("package") !== cls("main")); i++) {
+    await b.p.waitForTimeout(100);
+    tokens = await goTokens();
+  }
   check(cls("package") && cls("main") && cls("package") !== cls("main"), "the other browser highlights the code as Go");
   if (!(cls("package") && cls("package") !== cls("main"))) console.log(JSON.stringify(tokens));
 
