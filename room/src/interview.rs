@@ -501,6 +501,34 @@ fn people(room: &Room) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// While the editor is locked, candidates who join (or are promoted) later are locked too.
+///
+/// Why a task: the lock is carried out as signed read-only statements for the candidates of the
+/// moment (so every peer enforces it like any read-only member); a candidate admitted afterwards
+/// would otherwise be able to type. Every interviewer's peer watches for that and signs the
+/// missing statements; two doing it at once sign the same thing, which is harmless.
+pub(crate) async fn keep_lock(room: Room) {
+    let mut changed = room.subscribe();
+    while changed.changed().await.is_ok() {
+        if room.with_core(|c| c.require_interviewer()).is_err() {
+            continue;
+        }
+        let controls = room.controls();
+        if !controls.editor_locked {
+            continue;
+        }
+        let unlocked_candidate = room
+            .members()
+            .iter()
+            .any(|m| m.role == Role::Candidate && m.can_edit && !m.revoked);
+        if unlocked_candidate {
+            if let Err(e) = room.lock_editor(true) {
+                tracing::warn!(error = %e, "could not lock a newly admitted candidate");
+            }
+        }
+    }
+}
+
 impl Room {
     /// The room's interviewer controls as every peer evaluates them.
     pub fn controls(&self) -> Controls {

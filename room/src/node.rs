@@ -470,6 +470,8 @@ impl Room {
         lock(&self.inner.tasks).spawn(async move { me.flush_local().await });
         let me = self.clone();
         lock(&self.inner.tasks).spawn(async move { crate::runs::supervise(me).await });
+        let me = self.clone();
+        lock(&self.inner.tasks).spawn(async move { crate::interview::keep_lock(me).await });
     }
 
     /// Signs and sends local edits. A lone keystroke is signed and sent as soon as this task

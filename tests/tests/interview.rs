@@ -227,6 +227,22 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
         by.contains(&cand.id.as_str()) && by.contains(&spec.id.as_str()),
         "{chat}"
     );
+    // A candidate admitted while the editor is locked is locked too (the interviewers' peers
+    // sign it), and its forced edit reaches nobody.
+    let (inv_late, _) = ivy.invite("candidate", true, 3600);
+    let mut late = w.join("late", &inv_late);
+    let late_id = late.id.clone();
+    eventually("the late candidate to be locked", || {
+        may_edit(&mut late, &late_id) == Some(false)
+            && controls(&mut ivy)["locked_members"]
+                .as_array()
+                .is_some_and(|l| l.iter().any(|m| m == &json!(late_id.clone())))
+    });
+    late.cmd(json!({"cmd": "insert", "file": F, "pos": 0, "text": "LATE ", "force": true}));
+    ivy.insert(F, 0, "2> ");
+    iv2.wait_text(F, "2> ivy> before lock. ");
+    assert!(!ivy.text(F).contains("LATE") && !iv2.text(F).contains("LATE"));
+    drop(late);
     // Unlock: the candidate edits again.
     ivy.cmd(json!({"cmd": "lock_editor", "locked": false}));
     eventually("the candidate may edit again", || {
