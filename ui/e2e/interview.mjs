@@ -1,82 +1,21 @@
-// The interview features end to end in real browsers against the REAL relay (message type 102,
-// relay/src/record.rs) and a headless `tandem-peer` that created the room: the interviewer's
-// browser sets and starts the timer (the candidate's browser shows the same clock), chats, writes
-// private notes that reach the headless interviewer peer but never the candidate's page, locks
-// the editor (the candidate sees it and becomes read-only), opens the problem picker (lists the
-// bank, or says why when this build has none), and opens the replay (tracks, scrubber, the code
-// at the end equals the editor's). Prints a closing `test result:` line like cargo's.
+// The interview features end to end in real browsers against the real stack (e2e/stack.mjs:
+// relay, a headless `tandem-peer` that created the room, an execution node with the bundled
+// problem bank): the interviewer's browser sets and starts the timer (the candidate's browser
+// shows the same clock), chats both ways, writes private notes that reach the headless
+// interviewer peer but never the candidate's page, locks and unlocks the editor, picks a problem
+// (statement and starter code reach the candidate), the candidate submits a right and then a
+// wrong solution (both browsers show the hidden tests' verdicts, no hidden data), and the
+// interviewer opens the replay (tracks, scrubber, playback at 32×). Prints a closing
+// `test result:` line like cargo's.
 //
-// Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer && node e2e/interview.mjs
-//   (binaries from $TANDEM_BIN_DIR, else $CARGO_TARGET_DIR/debug, else ../target/debug)
-import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+// Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer -p tandem-exec \
+//        -p tandem-agent && node e2e/interview.mjs
+import { readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { chromium } from "playwright-core";
+import { reporter, shots, startStack, ui } from "./stack.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ui = resolve(here, "..");
-const shots = resolve(ui, "../docs/screenshots");
-const binDir = process.env.TANDEM_BIN_DIR ?? join(process.env.CARGO_TARGET_DIR ?? resolve(ui, "../target"), "debug");
-const bin = (name) => {
-  const p = join(binDir, name);
-  if (!existsSync(p)) throw new Error(`${p} not found: cargo build -p ${name} (or set TANDEM_BIN_DIR)`);
-  return p;
-};
-const tmp = mkdtempSync(join(tmpdir(), "tandem-e2e-interview-"));
-const children = [];
-const cleanup = () => {
-  // The execution node stops gracefully (it removes its sandboxes); the rest just go.
-  for (const c of children) c.kill(c.graceful ? "SIGINT" : "SIGKILL");
-  rmSync(tmp, { recursive: true, force: true });
-};
-process.on("exit", cleanup);
-
-function jsonChild(cmd, args) {
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn" } });
-  children.push(child);
-  const queue = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    let v;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      return;
-    }
-    const w = waiters.findIndex((x) => x.pred(v));
-    if (w >= 0) waiters.splice(w, 1)[0].resolve(v);
-    else queue.push(v);
-  });
-  const next = (pred = () => true, ms = 90_000) =>
-    new Promise((resolve, reject) => {
-      const i = queue.findIndex(pred);
-      if (i >= 0) return resolve(queue.splice(i, 1)[0]);
-      const t = setTimeout(() => reject(new Error(`timed out waiting on ${cmd}`)), ms);
-      waiters.push({ pred, resolve: (v) => (clearTimeout(t), resolve(v)) });
-    });
-  const send = async (v) => {
-    child.stdin.write(JSON.stringify(v) + "\n");
-    const r = await next((x) => "ok" in x);
-    if (!r.ok) throw new Error(`${v.cmd}: ${r.error}`);
-    return r;
-  };
-  return { child, next, send };
-}
-
-let passed = 0;
-const failures = [];
-process.on("unhandledRejection", (e) => {
-  failures.push(`unhandled rejection: ${String(e?.stack ?? e)}`);
-  console.log(`FAIL unhandled rejection: ${String(e?.message ?? e)}`);
-});
-const check = (cond, what) => {
-  if (cond) passed++;
-  else failures.push(what);
-  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
-};
+const { check, failures, finish } = reporter();
 const until = async (f, tries = 200) => {
   for (let i = 0; i < tries; i++) {
     if (await f()) return true;
@@ -85,17 +24,9 @@ const until = async (f, tries = 200) => {
   return false;
 };
 
-const relay = jsonChild(bin("tandem-relay"), ["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ui-dir", join(ui, "dist"), "--web-data", join(tmp, "relay")]);
-const { relay_url: base } = await relay.next((v) => v.relay_url);
-const peer = jsonChild(bin("tandem-peer"), ["--data", join(tmp, "peer"), "--relay", base, "--name", "Pat Peer", "create"]);
-const ready = await peer.next((v) => v.event === "ready");
-// The room's execution node (its problem bank is the bundled one), serving the peer's rooms.
-writeFileSync(join(tmp, "exec.toml"), `node_id = "e2e-interview"\npool_floor = 0\npool_ceiling = 0\n`);
-const exec = jsonChild(bin("tandem-exec"), ["--config", join(tmp, "exec.toml"), "serve", "--http", "127.0.0.1:0", "--data", join(tmp, "exec"), "--allow-interviewer", ready.id]);
-exec.child.graceful = true;
-const { ticket } = await exec.next((v) => v.ticket);
+const stack = await startStack("interview");
+const { peer, ticket, webLink } = stack;
 await peer.send({ cmd: "set_exec_node", ticket });
-const webLink = async (role, canEdit = true) => (await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 })).web;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -210,14 +141,4 @@ try {
 } finally {
   await browser.close();
 }
-// Let the execution node remove its sandboxes before we go (scripts/test.sh checks for leftovers).
-exec.child.kill("SIGINT");
-await new Promise((r) => {
-  if (exec.child.exitCode !== null) return r();
-  exec.child.once("exit", r);
-  setTimeout(r, 20_000);
-});
-console.log(`test result: ${failures.length ? "FAILED" : "ok"}. ${passed} passed; ${failures.length} failed`);
-if (failures.length) console.error(failures.join("\n"));
-cleanup();
-process.exit(failures.length ? 1 : 0);
+await finish(stack);

@@ -12,79 +12,12 @@
 // Run: cd ui && npm run build && cargo build -p tandem-relay -p tandem-peer -p tandem-exec -p tandem-agent \
 //        && node e2e/web.mjs
 //   (binaries from $TANDEM_BIN_DIR, else $CARGO_TARGET_DIR/debug, else ../target/debug)
-import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { chromium } from "playwright-core";
 import { startRelay } from "./relay.mjs";
+import { reporter, shots, startStack, ui } from "./stack.mjs";
 
-const here = dirname(fileURLToPath(import.meta.url));
-const ui = resolve(here, "..");
-const shots = resolve(ui, "../docs/screenshots");
-mkdirSync(shots, { recursive: true });
-const binDir = process.env.TANDEM_BIN_DIR ?? join(process.env.CARGO_TARGET_DIR ?? resolve(ui, "../target"), "debug");
-const bin = (name) => {
-  const p = join(binDir, name);
-  if (!existsSync(p)) throw new Error(`${p} not found: cargo build -p ${name} (or set TANDEM_BIN_DIR)`);
-  return p;
-};
-const tmp = mkdtempSync(join(tmpdir(), "tandem-e2e-web-"));
-const children = [];
-const cleanup = () => {
-  // The execution node stops gracefully (it removes its sandboxes); the rest just go.
-  for (const c of children) c.kill(c.graceful ? "SIGINT" : "SIGKILL");
-  rmSync(tmp, { recursive: true, force: true });
-};
-process.on("exit", cleanup);
-
-/** A child printing JSON lines; `next(pred)` waits for a matching one. */
-function jsonChild(cmd, args, env = {}) {
-  const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "inherit"], env: { ...process.env, RUST_LOG: "warn", ...env } });
-  children.push(child);
-  const queue = [];
-  const waiters = [];
-  createInterface({ input: child.stdout }).on("line", (line) => {
-    let v;
-    try {
-      v = JSON.parse(line);
-    } catch {
-      return;
-    }
-    const w = waiters.findIndex((x) => x.pred(v));
-    if (w >= 0) waiters.splice(w, 1)[0].resolve(v);
-    else queue.push(v);
-  });
-  const next = (pred = () => true, ms = 90_000) =>
-    new Promise((resolve, reject) => {
-      const i = queue.findIndex(pred);
-      if (i >= 0) return resolve(queue.splice(i, 1)[0]);
-      const t = setTimeout(() => reject(new Error(`timed out waiting on ${cmd}`)), ms);
-      waiters.push({ pred, resolve: (v) => (clearTimeout(t), resolve(v)) });
-    });
-  const send = async (v) => {
-    child.stdin.write(JSON.stringify(v) + "\n");
-    const r = await next((x) => "ok" in x);
-    if (!r.ok) throw new Error(`${v.cmd}: ${r.error}`);
-    return r;
-  };
-  return { child, next, send };
-}
-
-let passed = 0;
-const failures = [];
-// A stray rejection must show up as a failure with its reason, not end the run silently.
-process.on("unhandledRejection", (e) => {
-  failures.push(`unhandled rejection: ${String(e?.stack ?? e)}`);
-  console.log(`FAIL unhandled rejection: ${String(e?.message ?? e)}`);
-});
-const check = (cond, what) => {
-  if (cond) passed++;
-  else failures.push(what);
-  console.log(`${cond ? "ok  " : "FAIL"} ${what}`);
-};
+const { check, failures, finish } = reporter();
 const lines = async (p) => (await p.locator(".monaco-editor .view-lines").innerText()).replace(/\u00a0/g, " ");
 /** The editor's rendered text in line order (Monaco reuses line elements out of DOM order). */
 const editorText = (p) =>
@@ -95,18 +28,8 @@ const editorText = (p) =>
       .join("\n"),
   );
 
-const relay = jsonChild(bin("tandem-relay"), ["--dev", "--http-addr", "127.0.0.1:0", "--admin-addr", "127.0.0.1:0", "--ui-dir", join(ui, "dist"), "--web-data", join(tmp, "relay")]);
-const { relay_url: base } = await relay.next((v) => v.relay_url);
-const peer = jsonChild(bin("tandem-peer"), ["--data", join(tmp, "peer"), "--relay", base, "--name", "Pat Peer", "create"]);
-const ready = await peer.next((v) => v.event === "ready");
-const roomId = ready.room.id;
-// The room's execution node: serves rooms of this interviewer (the peer), no warm pool.
-writeFileSync(join(tmp, "exec.toml"), `node_id = "e2e-web"\npool_floor = 0\npool_ceiling = 0\n`);
-const exec = jsonChild(bin("tandem-exec"), ["--config", join(tmp, "exec.toml"), "serve", "--http", "127.0.0.1:0", "--data", join(tmp, "exec"), "--allow-interviewer", ready.id]);
-exec.child.graceful = true;
-const { ticket } = await exec.next((v) => v.ticket);
-// The peer prints each invite as a web link on its relay too: that is what a browser opens.
-const webLink = async (role, canEdit = true) => (await peer.send({ cmd: "invite", role, can_edit: canEdit, ttl: 3600 })).web;
+const stack = await startStack("web");
+const { base, roomId, peer, ticket, webLink } = stack;
 
 const browser = await chromium.launch({
   executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
@@ -348,14 +271,4 @@ try {
 } finally {
   await browser.close();
 }
-// Let the execution node remove its sandboxes before we go (scripts/test.sh checks for leftovers).
-exec.child.kill("SIGINT");
-await new Promise((r) => {
-  if (exec.child.exitCode !== null) return r();
-  exec.child.once("exit", r);
-  setTimeout(r, 20_000);
-});
-console.log(`test result: ${failures.length ? "FAILED" : "ok"}. ${passed} passed; ${failures.length} failed`);
-if (failures.length) console.error(failures.join("\n"));
-cleanup();
-process.exit(failures.length ? 1 : 0);
+await finish(stack);
