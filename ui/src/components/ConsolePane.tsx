@@ -1,5 +1,5 @@
 /** The console: the shown run's live output, its verdict and figures, and this user's stdin. */
-import { lazy, Suspense, useEffect, useState } from "react";
+import { lazy, Suspense, useEffect } from "react";
 import { useTranslation } from "react-i18next";
 import { useRoom } from "../state/room";
 import type { RunsState } from "../state/runs";
@@ -12,23 +12,23 @@ import { Button } from "./ui";
 const XTerm = lazy(() => import("./XTerm"));
 
 /**
- * True once the main thread has been idle (or after `timeoutMs`). Why: the terminal is ~330 kB
- * of JavaScript nobody needs before the first run, and parsing it while Monaco loads delays the
- * moment the editor becomes editable (the figure that matters when a room opens). Output that
- * arrives earlier is kept in state and drawn when the terminal mounts.
+ * Fetches and compiles the terminal's code once the main thread is idle, without mounting it.
+ * Why: xterm.js is ~330 kB of JavaScript nobody needs before the first run, and parsing it while
+ * Monaco loads delayed the moment the editor became editable; a terminal instance (buffers, DOM)
+ * before any run is memory for nothing. So: the code is ready when the first run arrives, the
+ * instance exists only from then on.
  */
-function useAfterIdle(timeoutMs = 2000): boolean {
-  const [idle, setIdle] = useState(false);
+function usePrefetchTerminal(): void {
   useEffect(() => {
+    const load = () => void import("./XTerm");
     const w = window as Window & { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number; cancelIdleCallback?: (id: number) => void };
     if (w.requestIdleCallback && w.cancelIdleCallback) {
-      const id = w.requestIdleCallback(() => setIdle(true), { timeout: timeoutMs });
+      const id = w.requestIdleCallback(load, { timeout: 3000 });
       return () => w.cancelIdleCallback?.(id);
     }
-    const id = window.setTimeout(() => setIdle(true), 50);
+    const id = window.setTimeout(load, 50);
     return () => window.clearTimeout(id);
-  }, [timeoutMs]);
-  return idle;
+  }, []);
 }
 
 export function ConsolePane({ runs }: { runs: RunsState }) {
@@ -39,8 +39,7 @@ export function ConsolePane({ runs }: { runs: RunsState }) {
   const id = selectedRun ?? runs.order[0] ?? null;
   const run = id ? runs.byId[id] : undefined;
   const live = run && (run.status === "queued" || run.status === "running");
-  // A run already in progress shows its terminal at once.
-  const showTerminal = useAfterIdle() || !!run;
+  usePrefetchTerminal();
 
   return (
     <section aria-label={t("console.label")} className="flex h-full min-h-0 flex-col bg-white dark:bg-zinc-950" data-testid="console">
@@ -54,9 +53,9 @@ export function ConsolePane({ runs }: { runs: RunsState }) {
         )}
       </div>
       <div className="min-h-0 flex-1">
-        {showTerminal && (
+        {run && (
           <Suspense fallback={null}>
-            <XTerm runId={id} chunks={run?.chunks ?? []} dark={theme === "dark"} label={t("console.output")} />
+            <XTerm runId={id} chunks={run.chunks} dark={theme === "dark"} label={t("console.output")} />
           </Suspense>
         )}
       </div>
