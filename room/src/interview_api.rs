@@ -143,7 +143,7 @@ mod tests {
             (json!({"method": "launch_rockets"}), "bad call"),
             (json!({"method": "timer_set"}), "bad call"),
             (json!({"method": "chat_send", "params": {"text": "  "}}), "empty"),
-            (json!({"method": "list_problems"}), "not available"),
+            (json!({"method": "list_problems"}), "no execution node"),
         ] {
             let e = interview_call(&room, call.clone(), "").await.unwrap_err().to_string();
             assert!(e.contains(why), "{call}: {e}");
