@@ -517,12 +517,18 @@ pub(crate) async fn keep_lock(room: Room) {
         if !controls.editor_locked {
             continue;
         }
-        let unlocked_candidate = room
+        // Only candidates the lock has not covered yet: one it covered may edit again because an
+        // unlock is under way (its statements can arrive before the controls saying so), and
+        // re-locking it would undo the unlock.
+        let newcomers: Vec<String> = room
             .members()
             .iter()
-            .any(|m| m.role == Role::Candidate && m.can_edit && !m.revoked);
-        if unlocked_candidate {
-            if let Err(e) = room.lock_editor(true) {
+            .filter(|m| m.role == Role::Candidate && m.can_edit && !m.revoked)
+            .filter(|m| !controls.locked_members.contains(&m.key))
+            .map(|m| m.key.clone())
+            .collect();
+        if !newcomers.is_empty() {
+            if let Err(e) = room.lock_candidates(newcomers) {
                 tracing::warn!(error = %e, "could not lock a newly admitted candidate");
             }
         }
@@ -584,17 +590,7 @@ impl Room {
                 .filter(|m| m.role == Role::Candidate && m.can_edit && !m.revoked)
                 .map(|m| m.key.clone())
                 .collect();
-            for m in &targets {
-                self.set_role(m, Role::Candidate, false)?;
-            }
-            let mut all = current.locked_members.clone();
-            all.extend(targets);
-            all.sort();
-            all.dedup();
-            self.set_controls(move |c, _| {
-                c.editor_locked = true;
-                c.locked_members = all;
-            })
+            self.lock_candidates(targets)
         } else {
             for key in &current.locked_members {
                 if members
@@ -609,6 +605,23 @@ impl Room {
                 c.locked_members.clear();
             })
         }
+    }
+
+    /// Makes `targets` (candidates) read-only and records them in the lock's `locked_members`,
+    /// so an unlock gives exactly them the edit right back.
+    fn lock_candidates(&self, targets: Vec<String>) -> Result<Controls, RoomError> {
+        self.with_core(|c| c.require_interviewer())?;
+        for m in &targets {
+            self.set_role(m, Role::Candidate, false)?;
+        }
+        let mut all = self.controls().locked_members;
+        all.extend(targets);
+        all.sort();
+        all.dedup();
+        self.set_controls(move |c, _| {
+            c.editor_locked = true;
+            c.locked_members = all;
+        })
     }
 
     /// Posts a chat message as this peer (any member).

@@ -238,6 +238,9 @@ fn controls_agree_on_every_peer_and_every_peer_enforces_them() {
                 .as_array()
                 .is_some_and(|l| l.iter().any(|m| m == &json!(late_id.clone())))
     });
+    eventually("the other interviewer to know the late candidate is locked", || {
+        may_edit(&mut iv2, &late_id) == Some(false)
+    });
     late.cmd(json!({"cmd": "insert", "file": F, "pos": 0, "text": "LATE ", "force": true}));
     ivy.insert(F, 0, "2> ");
     iv2.wait_text(F, "2> ivy> before lock. ");
