@@ -334,7 +334,7 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
                     break;
                 }
                 Some(Ok(Message::Binary(bytes))) => {
-                    for reply in handle_frame(&room, &local, &mut runs, &bytes, &invite_peer, origin).await {
+                    for reply in handle_frame(&room, &local, &mut runs, &record, &bytes, &invite_peer, origin).await {
                         if ws.send(Message::Binary(reply.into())).await.is_err() {
                             break;
                         }
@@ -369,6 +369,11 @@ async fn pump(mut ws: WebSocket, room: Room, me: &str, invite_peer: PeerAddr, or
                     break;
                 }
             }
+            Some(reply) = record.next_reply() => {
+                if ws.send(Message::Binary(encode_json(crate::record::MSG_RECORD, &reply).into())).await.is_err() {
+                    break;
+                }
+            }
             r = changed.changed() => if r.is_err() { break },
         }
     }
@@ -383,6 +388,7 @@ async fn handle_frame(
     room: &Room,
     local: &tandem_room::LocalClient,
     runs: &mut runs::RunBridge,
+    record: &crate::record::RecordBridge,
     bytes: &[u8],
     invite_peer: &PeerAddr,
     origin: &str,
@@ -409,11 +415,10 @@ async fn handle_frame(
             }
         },
         crate::record::MSG_RECORD => match decode_json(&bytes[n..]) {
-            Some(msg) => crate::record::from_client(room, msg)
-                .await
-                .iter()
-                .map(|m| encode_json(crate::record::MSG_RECORD, m))
-                .collect(),
+            Some(msg) => {
+                record.from_client(room, msg);
+                vec![]
+            }
             None => {
                 metrics::BRIDGE_MALFORMED.fetch_add(1, Ordering::Relaxed);
                 vec![]

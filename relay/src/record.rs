@@ -12,14 +12,30 @@
 use serde_json::{json, Value};
 use tandem_room::interview_api::{interview_call, interview_state};
 use tandem_room::Room;
+use tokio::sync::mpsc;
 
 /// The message type on the y-websocket socket.
 pub const MSG_RECORD: u64 = 102;
 
-/// Per-socket state: what the client was last sent.
-#[derive(Default)]
+/// Replies for this client that may queue up while the socket is busy.
+const REPLY_BUFFER: usize = 64;
+
+/// Per-socket state: what the client was last sent, and calls' replies on their way.
 pub struct RecordBridge {
     last: String,
+    replies_tx: mpsc::Sender<Value>,
+    replies_rx: mpsc::Receiver<Value>,
+}
+
+impl Default for RecordBridge {
+    fn default() -> Self {
+        let (replies_tx, replies_rx) = mpsc::channel(REPLY_BUFFER);
+        RecordBridge {
+            last: String::new(),
+            replies_tx,
+            replies_rx,
+        }
+    }
 }
 
 impl RecordBridge {
@@ -34,20 +50,33 @@ impl RecordBridge {
         self.last = text;
         Some(state)
     }
-}
 
-/// A type-102 message from the client; returns the reply for it alone.
-pub async fn from_client(room: &Room, msg: Value) -> Vec<Value> {
-    if msg.get("type").and_then(Value::as_str) != Some("call") {
-        return vec![];
+    /// A type-102 message from the client. Its reply arrives through [`RecordBridge::next_reply`]:
+    /// calls run on their own task because some wait on the execution node (`list_problems`,
+    /// `choose_problem`), and awaiting them in the socket's loop would stall the client's edits
+    /// for that long.
+    pub fn from_client(&self, room: &Room, msg: Value) {
+        if msg.get("type").and_then(Value::as_str) != Some("call") {
+            return;
+        }
+        let request_id = msg.get("request_id").cloned().unwrap_or(Value::Null);
+        let call = json!({
+            "method": msg.get("method").cloned().unwrap_or(Value::Null),
+            "params": msg.get("params").cloned().unwrap_or(Value::Null),
+        });
+        let room = room.clone();
+        let replies = self.replies_tx.clone();
+        tokio::spawn(async move {
+            let reply = match interview_call(&room, call, "").await {
+                Ok(result) => json!({"type": "reply", "request_id": request_id, "ok": true, "result": result}),
+                Err(e) => json!({"type": "reply", "request_id": request_id, "ok": false, "error": e.to_string()}),
+            };
+            let _ = replies.send(reply).await;
+        });
     }
-    let request_id = msg.get("request_id").cloned().unwrap_or(Value::Null);
-    let call = json!({
-        "method": msg.get("method").cloned().unwrap_or(Value::Null),
-        "params": msg.get("params").cloned().unwrap_or(Value::Null),
-    });
-    match interview_call(room, call, "").await {
-        Ok(result) => vec![json!({"type": "reply", "request_id": request_id, "ok": true, "result": result})],
-        Err(e) => vec![json!({"type": "reply", "request_id": request_id, "ok": false, "error": e.to_string()})],
+
+    /// The next reply to one of this client's calls.
+    pub async fn next_reply(&mut self) -> Option<Value> {
+        self.replies_rx.recv().await
     }
 }
