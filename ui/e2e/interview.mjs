@@ -125,7 +125,17 @@ try {
   await b.keyboard.press("Control+End");
   await b.keyboard.type("\n# typed by Cal\n", { delay: 10 });
   const peerHas = () => until(async () => (await peer.send({ cmd: "text", file: "main.py" })).text.includes("# typed by Cal"));
-  check(await peerHas(), "the candidate's typing reaches the peer");
+  const typed = await peerHas();
+  check(typed, "the candidate's typing reaches the peer");
+  if (!typed) {
+    // Which side lost it: the candidate's own editor, its permissions, or the sync.
+    const own = await b.evaluate(() => document.querySelector(".monaco-editor .view-lines")?.textContent ?? "(no editor)");
+    const badges = await b.evaluate(() => document.body.innerText.match(/Read-only|Editor locked/g) ?? []);
+    console.log(`  candidate's editor has it: ${own.includes("typed by Cal")}; editors on the page: ${await b.locator(".monaco-editor").count()}; badges: ${JSON.stringify(badges)}`);
+    console.log(`  peer's members: ${JSON.stringify((await peer.send({ cmd: "members" })).members)}`);
+    console.log(`  peer's controls: ${JSON.stringify((await peer.send({ cmd: "controls" })).controls)}`);
+    await b.screenshot({ path: join(shots, "interview-typing-lost.png") });
+  }
   await a.getByRole("tab", { name: "Replay" }).click();
   check(await until(async () => (await a.getByTestId("replay-track").count()) >= 2), "the replay shows per-participant tracks");
   const code = await a.getByTestId("replay-code").innerText();
