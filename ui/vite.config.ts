@@ -1,11 +1,30 @@
 /// <reference types="vitest/config" />
-import { defineConfig } from "vite";
+import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 import tailwindcss from "@tailwindcss/vite";
 import { fileURLToPath } from "node:url";
 
+/**
+ * Monaco 0.55's Monarch grammars (`basic-languages/<lang>/<lang>.js`, and their registry
+ * `basic-languages/_.contribution.js`) start with ~70 side-effect
+ * imports of every editor contribution (the diff editor, code lens, colour picker, sticky
+ * scroll…), so loading one grammar undoes the trimmed contribution list in src/editor/monaco.ts.
+ * This drops those binding-less imports from the grammar modules only; what a grammar uses by name
+ * (`languages`, a shared grammar) stays.
+ */
+function monacoGrammarsWithoutSideEffects(): Plugin {
+  return {
+    name: "tandem-monaco-grammars-without-side-effects",
+    enforce: "pre",
+    transform(code, id) {
+      if (!/monaco-editor\/esm\/vs\/basic-languages\/.*\.js$/.test(id)) return null;
+      return { code: code.replace(/^import '[^']+';$/gm, ""), map: null };
+    },
+  };
+}
+
 export default defineConfig({
-  plugins: [react(), tailwindcss()],
+  plugins: [react(), tailwindcss(), monacoGrammarsWithoutSideEffects()],
   resolve: {
     // monaco-vim and monaco-emacs import bare "monaco-editor", which would pull in every language
     // service; point them at the trimmed editor the app already loads (src/editor/monaco.ts).

@@ -44,6 +44,21 @@ function mem(pid) {
   const kb = (k) => Number(r.match(new RegExp(`^${k}:\\s+(\\d+)`, "m"))?.[1] ?? 0);
   return { rss: kb("Rss") / 1024, pss: kb("Pss") / 1024 };
 }
+/**
+ * Where one process's PSS lives, by mapping name (anonymous mappings as "[anon]"), the largest
+ * first: for finding what to cut (TANDEM_BENCH_SMAPS=1).
+ */
+function breakdown(pid, top = 12) {
+  const by = new Map();
+  let name = "";
+  for (const line of readFileSync(`/proc/${pid}/smaps`, "utf8").split("\n")) {
+    const head = line.match(/^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \S+\s*(.*)$/);
+    if (head) name = head[1] || "[anon]";
+    const pss = line.match(/^Pss:\s+(\d+)/);
+    if (pss) by.set(name, (by.get(name) ?? 0) + Number(pss[1]) / 1024);
+  }
+  return [...by].sort((a, b) => b[1] - a[1]).slice(0, top);
+}
 /** The program's process and every process under it (WebKitWebProcess, WebKitNetworkProcess). */
 function memoryOf(bin) {
   const all = procs();
@@ -59,6 +74,12 @@ function memoryOf(bin) {
   walk(main.pid);
   const m = mem(main.pid);
   const webkit = kids.map((k) => ({ ...k, ...mem(k.pid) }));
+  if (process.env.TANDEM_BENCH_SMAPS === "1") {
+    for (const p of [main, ...kids]) {
+      console.log(`  ${bin === app ? "app" : "?"} ${p.comm} (${p.pid}), PSS by mapping:`);
+      for (const [n, mib] of breakdown(p.pid)) console.log(`    ${mib.toFixed(1).padStart(7)} MiB  ${n}`);
+    }
+  }
   return {
     rust: m,
     webkit,
