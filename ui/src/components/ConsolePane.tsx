@@ -16,10 +16,13 @@ const XTerm = lazy(() => import("./XTerm"));
  * Why: xterm.js is ~330 kB of JavaScript nobody needs before the first run, and parsing it while
  * Monaco loads delayed the moment the editor became editable; a terminal instance (buffers, DOM)
  * before any run is memory for nothing. So: the code is ready when the first run arrives, the
- * instance exists only from then on.
+ * instance exists only from then on. Not in the desktop app: its assets are read from the binary
+ * in a few milliseconds, and compiled code the page may never run counts against its memory
+ * budget (docs/benchmarks.md, "Desktop"); the first run compiles it there.
  */
 function usePrefetchTerminal(): void {
   useEffect(() => {
+    if ("__TAURI_INTERNALS__" in window) return;
     const load = () => void import("./XTerm");
     const w = window as Window & { requestIdleCallback?: (cb: () => void, o?: { timeout: number }) => number; cancelIdleCallback?: (id: number) => void };
     if (w.requestIdleCallback && w.cancelIdleCallback) {
