@@ -36,8 +36,21 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// How long a request waits for a connection to the node being set up.
 const CONNECT_WAIT: Duration = Duration::from_secs(15);
 const DIAL_TIMEOUT: Duration = Duration::from_secs(10);
-/// Messages a local subscriber may fall behind by before it sees `Lagged`.
-const SUBSCRIBER_BUFFER: usize = 16 * 1024;
+/// Messages a local subscriber may fall behind by, beyond the backlog it starts with, before it
+/// sees `Lagged` (a lagging subscriber misses output chunks, never a run's final result).
+///
+/// Why not more: tokio's broadcast channel allocates and initialises every slot up front, and a
+/// slot holds a whole `RoomRunMessage` (~640 bytes). At 16 Ki slots each subscriber — the desktop
+/// app, every browser session on a relay — kept 10 MiB resident for nothing (found in the desktop
+/// benchmark's memory breakdown, docs/benchmarks.md).
+const SUBSCRIBER_LIVE_BUFFER: usize = 1024;
+/// The most slots one subscriber's channel gets, however long the backlog of runs in flight.
+const SUBSCRIBER_MAX_BUFFER: usize = 16 * 1024;
+
+/// A subscriber's channel size: the backlog it is handed plus room to fall behind live output.
+fn subscriber_buffer(backlog: usize) -> usize {
+    (backlog + SUBSCRIBER_LIVE_BUFFER).next_power_of_two().min(SUBSCRIBER_MAX_BUFFER)
+}
 
 /// The room's view of its execution node.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -232,7 +245,7 @@ impl Room {
     /// node order). A subscriber that starts mid-run first gets what it missed.
     pub fn run_messages(&self) -> broadcast::Receiver<RoomRunMessage> {
         let mut st = self.runs_state().lock();
-        let (tx, rx) = broadcast::channel(SUBSCRIBER_BUFFER);
+        let (tx, rx) = broadcast::channel(subscriber_buffer(st.backlog.len()));
         for m in &st.backlog {
             let _ = tx.send(m.clone());
         }
@@ -741,5 +754,15 @@ mod tests {
         assert!(out.len() <= RUN_RECORD_OUTPUT);
         append_capped(&mut out, &mut t, "more");
         assert!(!out.ends_with("more"));
+    }
+
+    #[test]
+    fn a_subscriber_gets_room_for_its_backlog_and_live_output_within_a_cap() {
+        assert_eq!(subscriber_buffer(0), SUBSCRIBER_LIVE_BUFFER);
+        // A backlog never leaves it lagging before it starts, however close to a power of two.
+        for backlog in [1, 1000, 1024, 5000] {
+            assert!(subscriber_buffer(backlog) >= backlog + SUBSCRIBER_LIVE_BUFFER);
+        }
+        assert_eq!(subscriber_buffer(1 << 20), SUBSCRIBER_MAX_BUFFER);
     }
 }
