@@ -23,6 +23,8 @@ const REPLY_BUFFER: usize = 64;
 /// Per-socket state: what the client was last sent, and calls' replies on their way.
 pub struct RecordBridge {
     last: String,
+    /// [`Room::interview_revision`] when `last` was built.
+    last_revision: Option<u64>,
     replies_tx: mpsc::Sender<Value>,
     replies_rx: mpsc::Receiver<Value>,
 }
@@ -32,6 +34,7 @@ impl Default for RecordBridge {
         let (replies_tx, replies_rx) = mpsc::channel(REPLY_BUFFER);
         RecordBridge {
             last: String::new(),
+            last_revision: None,
             replies_tx,
             replies_rx,
         }
@@ -41,6 +44,13 @@ impl Default for RecordBridge {
 impl RecordBridge {
     /// The state to push, if it changed since the last push.
     pub fn state_if_changed(&mut self, room: &Room) -> Option<Value> {
+        // The socket's loop asks after every frame (each keystroke); rebuild only on a change of
+        // what the state is made of.
+        let revision = room.interview_revision();
+        if self.last_revision == Some(revision) {
+            return None;
+        }
+        self.last_revision = Some(revision);
         let mut state = interview_state(room);
         state["type"] = json!("state");
         let text = state.to_string();

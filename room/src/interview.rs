@@ -509,7 +509,14 @@ fn people(room: &Room) -> Vec<(String, String, String)> {
 /// missing statements; two doing it at once sign the same thing, which is harmless.
 pub(crate) async fn keep_lock(room: Room) {
     let mut changed = room.subscribe();
+    let mut seen = None;
     while changed.changed().await.is_ok() {
+        // Most changes are keystrokes: only the controls and the members matter here.
+        let revision = room.interview_revision();
+        if seen == Some(revision) {
+            continue;
+        }
+        seen = Some(revision);
         if room.with_core(|c| c.require_interviewer()).is_err() {
             continue;
         }
@@ -536,6 +543,22 @@ pub(crate) async fn keep_lock(room: Room) {
 }
 
 impl Room {
+    /// A fingerprint of everything [`crate::interview_api::interview_state`] depends on: the
+    /// session record's and private record's heads and the policy (which decides whose controls
+    /// verify and who sees private entries). Equal fingerprints, equal state; so a bridge that
+    /// pushes the state on every change can skip rebuilding it (controls verify signatures, chat
+    /// is the whole list) on the far more frequent changes that are keystrokes.
+    pub fn interview_revision(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        self.with_core(|c| {
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            c.record_mut_unchecked().get_heads().hash(&mut h);
+            c.private.get_heads().hash(&mut h);
+            c.policy().statement_count().hash(&mut h);
+            h.finish()
+        })
+    }
+
     /// The room's interviewer controls as every peer evaluates them.
     pub fn controls(&self) -> Controls {
         self.with_core(|c| c.controls())

@@ -129,6 +129,12 @@ impl Policy {
         self.statements.values().cloned().collect()
     }
 
+    /// How many statements are known. Statements are only ever added, so a change in the count
+    /// is a change in the policy (a cheap revision for caches of what the policy decides).
+    pub fn statement_count(&self) -> usize {
+        self.statements.len()
+    }
+
     /// The latest `at_ms` of any known statement (0 if none).
     pub fn latest_at_ms(&self) -> u64 {
         self.statements.values().map(|s| s.statement.at_ms).max().unwrap_or(0)
