@@ -5,8 +5,10 @@
 #   all      both (default)
 #
 # Environment:
-#   TANDEM_PROFILE=release|debug  Cargo profile of the binaries (default release). CI uses debug:
-#                                 a release build of the Tauri app costs ~15 min on 2 cores.
+#   TANDEM_PROFILE=release|debug  Cargo profile of the binaries (default release: the servers
+#                                 with `release`, the desktop app with the size-optimised
+#                                 `desktop` profile). CI uses debug: an optimised build of the
+#                                 Tauri app costs ~15 min on 2 cores.
 #   CARGO_TARGET_DIR              the build cache (default target/).
 # Container images are built from images/*.Containerfile (see docs/desktop.md).
 set -euo pipefail
@@ -29,11 +31,13 @@ build_ui() {
 
 desktop() {
   build_ui
-  local flag=() dir=release
-  if [ "$profile" = debug ]; then flag=(--debug); dir=debug; fi
+  # Release bundles use the workspace's `desktop` profile (size-optimised, see Cargo.toml); the
+  # CLI reads `--profile` after `--` and looks for the binary in target/desktop.
+  local flag=() cargo=(-- --profile desktop) dir=desktop
+  if [ "$profile" = debug ]; then flag=(--debug); cargo=(); dir=debug; fi
   say "bundling the desktop app ($profile): deb, rpm"
   # The CLI finds desktop/tauri.conf.json from the working directory.
-  (cd "$root/desktop" && CI=true "$root/ui/node_modules/.bin/tauri" build "${flag[@]}" --bundles deb,rpm --ci)
+  (cd "$root/desktop" && CI=true "$root/ui/node_modules/.bin/tauri" build "${flag[@]}" --bundles deb,rpm --ci "${cargo[@]}")
   cp -f "$target/$dir/bundle/deb/"*.deb "$target/$dir/bundle/rpm/"*.rpm "$out/"
 }
 

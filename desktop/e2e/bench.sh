@@ -2,14 +2,15 @@
 # Desktop benchmark (docs/benchmarks.md, "Desktop"): cold start to an editable editor and memory
 # of all the app's processes with a room open and idle, under Xvfb, each beside a baseline
 # measured in the same run (the same binary as a bare Tauri window: --bench-baseline).
-# TANDEM_PROFILE=release|debug (default release: the figure that matters is the shipped build).
+# TANDEM_PROFILE=desktop|release|debug (default desktop: the shipped build's profile, see the
+# workspace Cargo.toml). TANDEM_BENCH_SMAPS=1 adds each process's PSS by mapping.
 # Needs ui/dist (cd ui && npm ci && npm run build).
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 cd "$root"
-profile=${TANDEM_PROFILE:-release}
+profile=${TANDEM_PROFILE:-desktop}
 ensure_tauri_driver
-flag=(); [ "$profile" = release ] && flag=(--release)
+flag=(--profile "$profile"); [ "$profile" = debug ] && flag=()
 echo "==> building tandem-desktop ($profile)"
 cargo build --locked "${flag[@]}" -p tandem-desktop --bin tandem-desktop
 start_xvfb

@@ -700,13 +700,7 @@ impl Room {
         let runs: Vec<RunFact> = self
             .run_history()
             .into_iter()
-            .map(|r| RunFact {
-                at_ms: r.at_ms,
-                member: r.by,
-                kind: r.kind,
-                verdict: r.verdict,
-                run_id: r.run_id,
-            })
+            .map(RunFact::from)
             .collect();
         let chat_start = self.chat().first().map(|m| m.at_ms);
         let start_ms = updates
@@ -763,13 +757,7 @@ impl Room {
         let runs: Vec<RunFact> = self
             .run_history()
             .into_iter()
-            .map(|r| RunFact {
-                at_ms: r.at_ms,
-                member: r.by,
-                kind: r.kind,
-                verdict: r.verdict,
-                run_id: r.run_id,
-            })
+            .map(RunFact::from)
             .collect();
         let flags: Vec<Marker> = timeline
             .tracks

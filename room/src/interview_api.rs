@@ -152,4 +152,30 @@ mod tests {
         node.shutdown().await;
         std::fs::remove_dir_all(&dir).ok();
     }
+
+    /// The bridge rebuilds the state only when the revision moves: it must move with everything
+    /// the state shows (controls, chat, notes) and stay put for code edits (keystrokes).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_revision_moves_with_the_state_and_not_with_keystrokes() {
+        let dir = std::env::temp_dir().join(format!("tandem-interview-rev-{}", rand::random::<u64>()));
+        let node = Node::start(NodeConfig::new(&dir)).await.unwrap();
+        let room = node.create_room().unwrap();
+        let mut last = room.interview_revision();
+        room.insert("main.py", 0, "print(1)\n").unwrap();
+        assert_eq!(room.interview_revision(), last, "a code edit");
+        for call in [
+            json!({"method": "timer_start"}),
+            json!({"method": "chat_send", "params": {"text": "hi"}}),
+            json!({"method": "notes_set", "params": {"notes": "n"}}),
+            json!({"method": "lock_editor", "params": {"locked": true}}),
+        ] {
+            interview_call(&room, call.clone(), "Ivy").await.unwrap();
+            let now = room.interview_revision();
+            assert_ne!(now, last, "{call}");
+            last = now;
+        }
+        room.close();
+        node.shutdown().await;
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

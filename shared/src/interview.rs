@@ -329,6 +329,18 @@ pub struct RunFact {
     pub run_id: String,
 }
 
+impl From<crate::room::RunRecord> for RunFact {
+    fn from(r: crate::room::RunRecord) -> Self {
+        RunFact {
+            at_ms: r.at_ms,
+            member: r.by,
+            kind: r.kind,
+            verdict: r.verdict,
+            run_id: r.run_id,
+        }
+    }
+}
+
 /// Builds the tracks: one per participant (`people`: member, name, role), edits and pastes
 /// from `updates`, runs, and absences of at least [`LONG_ABSENCE_MS`] from `away` (an absence
 /// still open at the end runs to `end_ms`).
