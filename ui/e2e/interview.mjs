@@ -84,6 +84,7 @@ try {
   check(await until(async () => (await b.getByText("Read-only").count()) > 0), "and is read-only");
   await a.getByTestId("toggle-lock").click();
   check(await until(async () => (await b.getByText("Editor locked").count()) === 0), "unlocking reaches the candidate");
+  check(await until(async () => (await b.getByText("Read-only").count()) === 0), "and gives the candidate the edit right back");
 
   // The interviewer picks a problem: statement and starter code reach the candidate.
   await a.getByTestId("pick-problem").click();
