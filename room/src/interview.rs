@@ -697,11 +697,7 @@ impl Room {
                 })
             })
             .collect();
-        let runs: Vec<RunFact> = self
-            .run_history()
-            .into_iter()
-            .map(RunFact::from)
-            .collect();
+        let runs: Vec<RunFact> = self.run_history().into_iter().map(RunFact::from).collect();
         let chat_start = self.chat().first().map(|m| m.at_ms);
         let start_ms = updates
             .iter()
@@ -754,11 +750,7 @@ impl Room {
                 .collect();
             (problem, files)
         });
-        let runs: Vec<RunFact> = self
-            .run_history()
-            .into_iter()
-            .map(RunFact::from)
-            .collect();
+        let runs: Vec<RunFact> = self.run_history().into_iter().map(RunFact::from).collect();
         let flags: Vec<Marker> = timeline
             .tracks
             .iter()

@@ -49,7 +49,9 @@ const SUBSCRIBER_MAX_BUFFER: usize = 16 * 1024;
 
 /// A subscriber's channel size: the backlog it is handed plus room to fall behind live output.
 fn subscriber_buffer(backlog: usize) -> usize {
-    (backlog + SUBSCRIBER_LIVE_BUFFER).next_power_of_two().min(SUBSCRIBER_MAX_BUFFER)
+    (backlog + SUBSCRIBER_LIVE_BUFFER)
+        .next_power_of_two()
+        .min(SUBSCRIBER_MAX_BUFFER)
 }
 
 /// The room's view of its execution node.
