@@ -192,45 +192,17 @@ enum Cmd {
     RunHistory,
     /// The problems the room's execution node offers.
     Problems,
-    /// Make problem `id` the room's problem (interviewers).
-    ChooseProblem {
-        id: String,
-    },
     /// The room's problem as this peer's document has it.
     Problem,
-    // Interview (see tandem_room::interview).
+    // Interview reads (the writes are `INTERVIEW_CALLS`, see `execute`).
     Controls,
-    TimerSet {
-        duration_ms: u64,
-    },
-    TimerStart,
-    TimerPause,
-    TimerExtend {
-        by_ms: u64,
-    },
-    RunsEnabled {
-        enabled: bool,
-    },
-    LockEditor {
-        locked: bool,
-    },
-    ChatSend {
-        text: String,
-    },
     Chat,
-    NotesSet {
-        notes: String,
-    },
-    ScorecardSet {
-        scorecard: tandem_shared::interview::Scorecard,
-    },
     Private,
     /// The last history time and the files then (what `replay_at` of that time must return).
     FilesNow,
     ReplayAt {
         at_ms: u64,
     },
-    Timeline,
     Export {
         #[serde(default)]
         path: Option<String>,
@@ -258,7 +230,33 @@ fn ok(mut v: Value) -> Result<Outcome> {
     Ok(Outcome::Reply(v))
 }
 
+/// Commands that are interview calls under the same name and parameters: forwarded to
+/// `tandem_room::interview_api::interview_call`, the one implementation the relay's bridge and
+/// the desktop app use too (`{"cmd":"timer_set","duration_ms":…}` is the call
+/// `{"method":"timer_set","params":{"duration_ms":…}}`).
+const INTERVIEW_CALLS: &[&str] = &[
+    "timer_set",
+    "timer_start",
+    "timer_pause",
+    "timer_extend",
+    "runs_enabled",
+    "lock_editor",
+    "chat_send",
+    "notes_set",
+    "scorecard_set",
+    "timeline",
+    "choose_problem",
+];
+
 pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
+    if let Ok(Value::Object(mut params)) = serde_json::from_str::<Value>(line) {
+        let method = params.get("cmd").and_then(Value::as_str).map(str::to_string);
+        if let Some(method) = method.filter(|m| INTERVIEW_CALLS.contains(&m.as_str())) {
+            params.remove("cmd");
+            let call = json!({ "method": method, "params": params });
+            return ok(tandem_room::interview_api::interview_call(ctx.room, call, &ctx.name).await?);
+        }
+    }
     let cmd: Cmd = serde_json::from_str(line).with_context(|| format!("not a command: {line}"))?;
     let room = ctx.room;
     match cmd {
@@ -488,32 +486,15 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
         }
         Cmd::RunHistory => ok(json!({ "history": room.run_history() })),
         Cmd::Problems => ok(json!({ "problems": room.list_problems().await? })),
-        Cmd::ChooseProblem { id } => ok(json!({ "problem": room.choose_problem(&id).await? })),
         Cmd::Problem => ok(json!({ "problem": room.current_problem(), "statement": room.problem_statement() })),
         Cmd::Controls => ok(json!({ "controls": room.controls() })),
-        Cmd::TimerSet { duration_ms } => ok(json!({ "controls": room.timer_set(duration_ms)? })),
-        Cmd::TimerStart => ok(json!({ "controls": room.timer_start()? })),
-        Cmd::TimerPause => ok(json!({ "controls": room.timer_pause()? })),
-        Cmd::TimerExtend { by_ms } => ok(json!({ "controls": room.timer_extend(by_ms)? })),
-        Cmd::RunsEnabled { enabled } => ok(json!({ "controls": room.set_runs_enabled(enabled)? })),
-        Cmd::LockEditor { locked } => ok(json!({ "controls": room.lock_editor(locked)? })),
-        Cmd::ChatSend { text } => ok(json!({ "message": room.send_chat(&ctx.name, &text)? })),
         Cmd::Chat => ok(json!({ "chat": room.chat() })),
-        Cmd::NotesSet { notes } => {
-            room.set_notes(&notes)?;
-            ok(json!({}))
-        }
-        Cmd::ScorecardSet { scorecard } => {
-            room.set_scorecard(&scorecard)?;
-            ok(json!({}))
-        }
         Cmd::Private => ok(json!({ "private": room.private_entries()? })),
         Cmd::FilesNow => {
             let (at_ms, files) = room.files_now();
             ok(json!({ "at_ms": at_ms, "files": files }))
         }
         Cmd::ReplayAt { at_ms } => ok(json!({ "files": room.replay_at(at_ms) })),
-        Cmd::Timeline => ok(json!({ "timeline": room.timeline() })),
         Cmd::Export { path } => {
             let md = room.export_markdown();
             match path {
