@@ -101,21 +101,8 @@ export interface Timeline {
   updates: HistoryUpdate[];
 }
 
-export type Difficulty = "easy" | "medium" | "hard";
-export interface ProblemSummary {
-  id: string;
-  title: string;
-  difficulty: Difficulty;
-  tags: string[];
-  kind: "function" | "stdio";
-}
-export interface PublicProblem extends ProblemSummary {
-  statement_md: string;
-  examples: { input: string; output: string; explanation?: string | null }[];
-  constraints_md: string;
-  starter: Record<string, string>;
-  signature?: string | null;
-}
+// The problem contract is mirrored once, in exec.ts (next to the run results that carry it).
+export type { Difficulty, ProblemSummary, PublicProblem } from "./exec";
 
 /**
  * Per-test verdicts of a run or submit (`RunResult.tests`). The `bank` branch owns the exact

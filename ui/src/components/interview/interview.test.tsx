@@ -201,7 +201,7 @@ describe("interview components", () => {
   it("ProblemPicker lists the bank and chooses a problem for everyone", async () => {
     const { hub, iv, cand } = setup();
     hub.problems = [
-      { id: "two-sum", title: "Two Sum", difficulty: "easy", tags: ["array"], kind: "function", statement_md: "Find two numbers.", examples: [{ input: "[2,7] 9", output: "[0,1]" }], constraints_md: "n ≤ 10^4", starter: {}, signature: null },
+      { id: "two-sum", title: "Two Sum", difficulty: "easy", tags: ["array"], kind: "function", statement_md: "Find two numbers.", examples: [{ input: "[2,7] 9", output: "[0,1]" }], constraints_md: "n ≤ 10^4", starter: {} },
     ];
     wrap(iv, <ProblemPicker open onOpenChange={() => {}} />);
     await waitFor(() => expect(screen.getByText("Two Sum")).toBeInTheDocument());
