@@ -1,6 +1,10 @@
 // Keeps a release build on Windows from opening a console window next to the app.
 #![cfg_attr(not(debug_assertions), windows_subsystem = "windows")]
 
+/// sled's unused metric histograms are given back (see `tandem_memory`).
+#[global_allocator]
+static ALLOC: tandem_memory::Allocator = tandem_memory::Allocator;
+
 fn main() {
     limit_malloc_arenas();
     return_freed_memory_when_idle();

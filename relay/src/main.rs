@@ -1,4 +1,8 @@
 //! `tandem-relay`: see the library docs (`tandem_relay`).
+/// sled's unused metric histograms are given back (see `tandem_memory`).
+#[global_allocator]
+static ALLOC: tandem_memory::Allocator = tandem_memory::Allocator;
+
 fn main() -> std::process::ExitCode {
     tandem_relay::main_entry()
 }

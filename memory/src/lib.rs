@@ -1,0 +1,217 @@
+//! Gives back the memory sled 0.34 takes for metrics it never records.
+//!
+//! The first `sled::Config::open` of a process builds sled's global metrics: 41 histograms of
+//! 65,536 counters each, which `Histogram::default` writes with zeros — **20.5 MiB resident** in
+//! every process that opens a database, for as long as it runs. The `no_metrics` feature (sled's
+//! default, ours) only stops the histograms from being updated; they are built all the same.
+//! On an idle desktop app that was 6 % of everything the app holds (docs/benchmarks.md).
+//!
+//! How: [`Allocator`] is the system allocator, plus, while this thread runs [`opening_sled`], it
+//! notes every allocation with a histogram's layout (8 × 65,536 bytes, align 8). When the open
+//! returns, every noted block that still holds only zeros has its whole pages handed back to the
+//! kernel (`madvise(MADV_DONTNEED)`): a private anonymous page given back reads as zeros again,
+//! so nothing changes for sled, and the page costs nothing until something writes to it.
+//!
+//! Why this is safe: only blocks allocated on this thread, inside sled's open, with that exact
+//! layout, are touched; in sled 0.34.7 (pinned in the workspace) those are the histograms, which
+//! live in a `static` and, without the `metrics` feature, are never written after they are built.
+//! A block that is not all zeros is left alone; a block freed before the open returns is
+//! forgotten. Without the allocator installed (`#[global_allocator]` in a binary),
+//! [`opening_sled`] just runs the open. Linux only; elsewhere everything is a pass-through.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The layout of one sled 0.34 histogram's counters: `Vec<AtomicUsize>` of 2^16.
+const HISTOGRAM_BYTES: usize = 65_536 * std::mem::size_of::<usize>();
+const HISTOGRAM_ALIGN: usize = std::mem::align_of::<usize>();
+
+/// Blocks noted during one open (sled 0.34.7 builds 41); more are left resident.
+const SLOTS: usize = 64;
+
+static NOTED: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+static RELEASED: AtomicUsize = AtomicUsize::new(0);
+
+thread_local! {
+    // `const` and without a destructor: safe to read from inside the allocator.
+    static OPENING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The system allocator, noting histogram-sized blocks while [`opening_sled`] runs on the
+/// allocating thread. Install it in a binary that opens sled databases:
+///
+/// ```ignore
+/// #[global_allocator]
+/// static ALLOC: tandem_memory::Allocator = tandem_memory::Allocator;
+/// ```
+pub struct Allocator;
+
+fn is_histogram(layout: Layout) -> bool {
+    layout.size() == HISTOGRAM_BYTES && layout.align() == HISTOGRAM_ALIGN
+}
+
+fn opening() -> bool {
+    OPENING.try_with(Cell::get).unwrap_or(false)
+}
+
+fn note(ptr: *mut u8) {
+    for slot in &NOTED {
+        if slot
+            .compare_exchange(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+fn forget(ptr: *mut u8) {
+    for slot in &NOTED {
+        if slot
+            .compare_exchange(ptr as usize, 0, Ordering::AcqRel, Ordering::Relaxed)
+            .is_ok()
+        {
+            return;
+        }
+    }
+}
+
+// SAFETY: every call is forwarded to `System` with the same arguments; the bookkeeping around it
+// neither allocates nor touches the blocks.
+unsafe impl GlobalAlloc for Allocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let ptr = System.alloc(layout);
+        if !ptr.is_null() && is_histogram(layout) && opening() {
+            note(ptr);
+        }
+        ptr
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        System.alloc_zeroed(layout)
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        if is_histogram(layout) {
+            forget(ptr);
+        }
+        System.dealloc(ptr, layout)
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        if is_histogram(layout) {
+            forget(ptr);
+        }
+        System.realloc(ptr, layout, new_size)
+    }
+}
+
+/// Runs `open` (a `sled::Config::open` and nothing else) and gives back the pages of the metric
+/// histograms it built. Nested calls and other threads are not watched.
+pub fn opening_sled<T>(open: impl FnOnce() -> T) -> T {
+    if OPENING.with(Cell::get) {
+        return open();
+    }
+    OPENING.with(|o| o.set(true));
+    // Reset the flag even if `open` panics, and release what was noted either way.
+    struct Done;
+    impl Drop for Done {
+        fn drop(&mut self) {
+            OPENING.with(|o| o.set(false));
+            release_noted();
+        }
+    }
+    let _done = Done;
+    open()
+}
+
+/// Bytes given back by [`opening_sled`] in this process so far (for tests and logs).
+pub fn released_bytes() -> usize {
+    RELEASED.load(Ordering::Relaxed)
+}
+
+fn release_noted() {
+    for slot in &NOTED {
+        let addr = slot.swap(0, Ordering::AcqRel);
+        if addr != 0 {
+            // SAFETY: `addr` is a live block of HISTOGRAM_BYTES noted on this thread during the
+            // open (a freed block would have been forgotten), owned by sled and not written by it.
+            let released = unsafe { release_if_zero(addr as *mut u8, HISTOGRAM_BYTES) };
+            RELEASED.fetch_add(released, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Gives back the whole pages inside `[ptr, ptr + len)` if the block holds only zeros; returns
+/// the bytes given back.
+///
+/// # Safety
+/// `ptr..ptr + len` must be one live allocation that no other thread writes meanwhile.
+#[cfg(target_os = "linux")]
+unsafe fn release_if_zero(ptr: *mut u8, len: usize) -> usize {
+    let block = std::slice::from_raw_parts(ptr, len);
+    if block.iter().any(|&b| b != 0) {
+        return 0;
+    }
+    let page = page_size();
+    let start = (ptr as usize).div_ceil(page) * page;
+    let end = (ptr as usize + len) / page * page;
+    if end <= start {
+        return 0;
+    }
+    // Only pages wholly inside the block: the allocator's own bookkeeping around it is untouched.
+    if libc::madvise(start as *mut libc::c_void, end - start, libc::MADV_DONTNEED) == 0 {
+        end - start
+    } else {
+        0
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+unsafe fn release_if_zero(_ptr: *mut u8, _len: usize) -> usize {
+    0
+}
+
+#[cfg(target_os = "linux")]
+fn page_size() -> usize {
+    // SAFETY: sysconf has no preconditions.
+    match unsafe { libc::sysconf(libc::_SC_PAGESIZE) } {
+        n if n > 0 => n as usize,
+        _ => 4096,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_of_zeros_gives_its_whole_pages_back_and_still_reads_as_zeros() {
+        let layout = Layout::from_size_align(HISTOGRAM_BYTES, HISTOGRAM_ALIGN).unwrap();
+        // SAFETY: a fresh block of this test's own, written, released, read and freed here.
+        unsafe {
+            let ptr = System.alloc(layout);
+            std::ptr::write_bytes(ptr, 0, HISTOGRAM_BYTES);
+            let released = release_if_zero(ptr, HISTOGRAM_BYTES);
+            assert!(released >= HISTOGRAM_BYTES - 2 * page_size(), "{released}");
+            let block = std::slice::from_raw_parts(ptr, HISTOGRAM_BYTES);
+            assert!(block.iter().all(|&b| b == 0));
+            System.dealloc(ptr, layout);
+        }
+    }
+
+    #[test]
+    fn a_block_with_data_is_left_alone() {
+        let layout = Layout::from_size_align(HISTOGRAM_BYTES, HISTOGRAM_ALIGN).unwrap();
+        // SAFETY: as above.
+        unsafe {
+            let ptr = System.alloc(layout);
+            std::ptr::write_bytes(ptr, 0, HISTOGRAM_BYTES);
+            *ptr.add(HISTOGRAM_BYTES / 2) = 7;
+            assert_eq!(release_if_zero(ptr, HISTOGRAM_BYTES), 0);
+            assert_eq!(*ptr.add(HISTOGRAM_BYTES / 2), 7);
+            System.dealloc(ptr, layout);
+        }
+    }
+}
