@@ -34,7 +34,16 @@ export default defineConfig({
     // Monaco alone is ~3 MB minified; it is split into its own lazily loaded chunk (see
     // EditorPane), so the warning would only repeat what docs/ui.md's budget already states.
     chunkSizeWarningLimit: 4000,
+    rolldownOptions: {
+      // Escape non-ASCII characters (`\u2026`): one character above U+00FF anywhere in a script
+      // makes WebKit and Chromium hold its whole source as UTF-16, twice the bytes. Monaco, the
+      // translations and xterm.js each have a few, so this halves ~4 MB of resident source text
+      // (docs/benchmarks.md, "Desktop").
+      output: { charset: "ascii" },
+    },
   },
+  // The same for the editor's helper when it runs as a Web Worker (browsers).
+  worker: { rolldownOptions: { output: { charset: "ascii" } } },
   test: {
     environment: "jsdom",
     include: ["src/**/*.test.{ts,tsx}"],

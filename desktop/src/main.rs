@@ -6,10 +6,32 @@
 static ALLOC: tandem_memory::Allocator = tandem_memory::Allocator;
 
 fn main() {
+    tune_javascript_engine();
     limit_malloc_arenas();
     return_freed_memory_when_idle();
     tandem_desktop::run();
 }
+
+/// JavaScriptCore options for the app's web process, which inherits this environment; set first
+/// thing (before any thread exists, before WebKit starts that process), and never over a value
+/// the user set. `JSC_useDFGJIT=0`: no optimizing tiers (DFG, and FTL above it); the interpreter
+/// and the baseline JIT run everything. The page is an editor and forms whose JavaScript runs in
+/// short bursts: the optimizing tiers' code and profiling data cost ~9 MiB of an idle app, and on
+/// two cores their compiler threads compete with start-up (docs/benchmarks.md, "Desktop").
+///
+/// Linux only: macOS and Windows use their own web engines.
+#[cfg(target_os = "linux")]
+fn tune_javascript_engine() {
+    if std::env::var_os("TANDEM_WEBKIT_DEFAULTS").is_some_and(|v| v == "1") {
+        return;
+    }
+    if std::env::var_os("JSC_useDFGJIT").is_none() {
+        std::env::set_var("JSC_useDFGJIT", "0");
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn tune_javascript_engine() {}
 
 /// glibc gives each thread that allocates its own malloc arena (up to 8 per core); the app's
 /// threads (GTK, WebKit's UI side, tokio, iroh) each keep one mostly empty, which showed up as
