@@ -88,8 +88,11 @@ export class WebDriver {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-/** Polls `f` until it returns a truthy value. */
-export async function until(what, f, timeoutMs = 30000) {
+/**
+ * Polls `f` until it returns a truthy value, every `everyMs` (a timing measurement needs a short
+ * interval: the moment is only known to within it).
+ */
+export async function until(what, f, timeoutMs = 30000, everyMs = 250) {
   const deadline = Date.now() + timeoutMs;
   let last;
   while (Date.now() < deadline) {
@@ -99,7 +102,7 @@ export async function until(what, f, timeoutMs = 30000) {
     } catch (e) {
       last = e;
     }
-    await sleep(250);
+    await sleep(everyMs);
   }
   throw new Error(`timed out: ${what}${last ? ` (${last.message})` : ""}`);
 }

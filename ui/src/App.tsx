@@ -16,6 +16,7 @@ import { updateSettings, useSettings } from "./state/settings";
 import { permissionsFor } from "./state/permissions";
 import { seedRoom } from "./state/languages";
 import { isTauri, tauriIpc, type Ipc } from "./room/tauri";
+import { loadMonacoEditor } from "./editor/load";
 import { DesktopApp } from "./components/DesktopApp";
 
 const COLOURS = ["#e91e63", "#3f51b5", "#009688", "#ff9800", "#795548", "#607d8b", "#4caf50", "#f44336"];
@@ -52,7 +53,7 @@ function DesktopRoot() {
     void tauriIpc().then(setIpc);
     // The desktop app is for rooms: fetch and compile Monaco (most of the JavaScript) while the
     // peer starts and the room opens, instead of after (cold start, docs/benchmarks.md).
-    void import("./editor/MonacoEditor").catch(() => {});
+    loadMonacoEditor().catch(() => {});
   }, []);
   return ipc ? <DesktopApp ipc={ipc} /> : null;
 }

@@ -1,5 +1,5 @@
 /** The editor pane: file name, who is typing, follow banner, and the lazily loaded Monaco. */
-import { lazy, Suspense } from "react";
+import { lazy, Suspense, useState } from "react";
 import { useTranslation } from "react-i18next";
 import { findLanguage } from "../state/languages";
 import { useMeta, useParticipants, usePermissions, useRoom } from "../state/room";
@@ -7,11 +7,14 @@ import { monacoTheme, useSettings } from "../state/settings";
 import { setUi, useUi } from "../state/ui";
 import { useRunAction } from "../state/useRunAction";
 import { Badge } from "./ui";
+import { loadMonacoEditor, loadedMonacoEditor } from "../editor/load";
 
-const MonacoEditor = lazy(() => import("../editor/MonacoEditor"));
+const LazyMonacoEditor = lazy(loadMonacoEditor);
 
 export function EditorPane() {
   const { t } = useTranslation();
+  // Chosen once per pane: switching from the lazy wrapper to the module would remount the editor.
+  const [MonacoEditor] = useState(() => loadedMonacoEditor() ?? LazyMonacoEditor);
   const conn = useRoom();
   const lang = findLanguage(useMeta("language", conn));
   const file = useMeta("file", conn) ?? lang.file_name;

@@ -28,6 +28,8 @@ export interface MonacoEditorProps {
 
 const TYPING_MS = 1500;
 
+performance.mark("tandem:monaco-loaded");
+
 export default function MonacoEditor(props: MonacoEditorProps) {
   const { conn, file, monacoLanguage, readOnly, theme, fontSize, keymap, follow } = props;
   const { t } = useTranslation();
@@ -55,6 +57,7 @@ export default function MonacoEditor(props: MonacoEditorProps) {
       fixedOverflowWidgets: true,
     });
     editorRef.current = ed;
+    performance.mark("tandem:editor-created");
     ed.addCommand(monaco.KeyMod.CtrlCmd | monaco.KeyCode.Enter, () => onRun.current());
     return () => {
       ed.getModel()?.dispose();

@@ -136,6 +136,7 @@ export class TauriRoom implements RoomConnection {
     const room = new TauriRoom(ipc);
     let ready = false;
     const opened = await ipc.openRoom(roomId, (e) => (ready ? room.onEvent(e) : room.early.push(e)));
+    performance.mark("tandem:room-opened");
     room.roomId = opened.room_id;
     room.session = opened.session;
     room.policy = opened.policy;
