@@ -376,7 +376,10 @@ pub(crate) async fn execute(ctx: JobContext<'_>, prep: &PreparedRun) -> RunResul
     if let Some(p) = ctx.problem {
         p.finish(&mut result);
     }
-    run.emit(RunEvent::Finished { result: result.clone() }).await;
+    run.emit(RunEvent::Finished {
+        result: Box::new(result.clone()),
+    })
+    .await;
     // Removal is off the verdict's path and off the run's slot.
     if let Some(id) = used {
         ctx.remover.remove(id).await;
@@ -415,7 +418,7 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
     }
     if let Some(compile) = plan.cached_compile {
         run.emit(RunEvent::PhaseFinished {
-            result: compile.clone(),
+            result: Box::new(compile.clone()),
         })
         .await;
         set_phase(result, compile);
@@ -563,7 +566,10 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                 if let (Some(p), Phase::Run) = (run.ctx.problem, phase) {
                     p.sanitize(&mut shown);
                 }
-                run.emit(RunEvent::PhaseFinished { result: shown }).await;
+                run.emit(RunEvent::PhaseFinished {
+                    result: Box::new(shown),
+                })
+                .await;
                 set_phase(result, pr);
                 current += 1;
             }

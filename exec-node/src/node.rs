@@ -94,7 +94,7 @@ impl RunHandle {
     pub async fn result(mut self) -> Option<RunResult> {
         while let Some(ev) = self.events.recv().await {
             if let RunEvent::Finished { result } = ev {
-                return Some(result);
+                return Some(*result);
             }
         }
         None

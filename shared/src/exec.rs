@@ -297,10 +297,12 @@ pub enum RunEvent {
         stream: Stream,
         data: String,
     },
-    /// A phase ended.
-    PhaseFinished { result: PhaseResult },
+    /// A phase ended. (Boxed, as `Finished`'s result: the two are the large variants, and every
+    /// channel slot of every event stream — per run, per room subscriber, per relay browser
+    /// session — is as large as the largest variant. Same JSON.)
+    PhaseFinished { result: Box<PhaseResult> },
     /// The run ended; always the last event of a run that started.
-    Finished { result: RunResult },
+    Finished { result: Box<RunResult> },
     /// The run could not be carried out; always the last event.
     Error { message: String },
 }

@@ -176,6 +176,22 @@ mod tests {
     use crate::exec::{Phase, Stream};
 
     #[test]
+    fn run_messages_stay_small_because_channels_are_sized_by_the_largest() {
+        // tokio's broadcast channels allocate every slot up front: a room subscriber's 1,024+
+        // slots (room/src/runs.rs) were 616 bytes each before the results were boxed.
+        assert!(
+            std::mem::size_of::<RunEvent>() <= 96,
+            "{}",
+            std::mem::size_of::<RunEvent>()
+        );
+        assert!(
+            std::mem::size_of::<RoomRunMessage>() <= 192,
+            "{}",
+            std::mem::size_of::<RoomRunMessage>()
+        );
+    }
+
+    #[test]
     fn events_carry_run_id_next_to_the_event_fields() {
         let m = RoomRunMessage::Event {
             run_id: "r1".into(),
