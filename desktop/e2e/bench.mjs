@@ -72,6 +72,23 @@ function memoryOf(bin) {
     }
   };
   walk(main.pid);
+  // PSS splits a shared page between every process that maps it: another WebKit process or X
+  // server with Mesa on the machine (a leftover app, a browser, a second Xvfb — Mesa's libLLVM is
+  // 20 MiB of each process's figure) would make these figures smaller than they are. This
+  // script's own Xvfb maps Mesa for app and baseline alike.
+  const ours = new Set([main.pid, ...kids.map((k) => k.pid), Number(process.env.TANDEM_XVFB_PID ?? 0)]);
+  const others = all.filter((p) => {
+    if (ours.has(p.pid)) return false;
+    try {
+      const maps = readFileSync(`/proc/${p.pid}/maps`, "utf8");
+      return maps.includes("libwebkit2gtk") || maps.includes("libLLVM");
+    } catch {
+      return false;
+    }
+  });
+  if (others.length) {
+    console.log(`  WARNING: other processes map WebKit or Mesa (${others.map((p) => `${p.comm} ${p.pid}`).join(", ")}): PSS is understated`);
+  }
   const m = mem(main.pid);
   const webkit = kids.map((k) => ({ ...k, ...mem(k.pid) }));
   if (process.env.TANDEM_BENCH_SMAPS === "1") {

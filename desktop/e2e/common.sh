@@ -25,6 +25,7 @@ start_xvfb() {
   n=$(free_display)
   Xvfb ":$n" -screen 0 1280x800x24 -nolisten tcp >/dev/null 2>&1 &
   started_pids+=($!)
+  export TANDEM_XVFB_PID=$!
   export DISPLAY=":$n"
   for _ in $(seq 1 50); do
     xdpyinfo >/dev/null 2>&1 && return 0

@@ -13,11 +13,15 @@ fn main() {
 }
 
 /// JavaScriptCore options for the app's web process, which inherits this environment; set first
-/// thing (before any thread exists, before WebKit starts that process), and never over a value
-/// the user set. `JSC_useDFGJIT=0`: no optimizing tiers (DFG, and FTL above it); the interpreter
-/// and the baseline JIT run everything. The page is an editor and forms whose JavaScript runs in
-/// short bursts: the optimizing tiers' code and profiling data cost ~9 MiB of an idle app, and on
-/// two cores their compiler threads compete with start-up (docs/benchmarks.md, "Desktop").
+/// thing (before any thread exists, before WebKit starts that process), each only where the user
+/// has not set it. The page is an editor and forms whose JavaScript runs in short bursts; each
+/// option was measured on its own (docs/benchmarks.md, "Desktop", run 6):
+/// - `JSC_useDFGJIT=0`: no optimizing tiers (DFG, and FTL above it); the interpreter and the
+///   baseline JIT run everything. ~9 MiB less, and start-up no slower (on two cores the DFG
+///   compiler threads competed with it).
+/// - `JSC_largeHeapSize=16777216`, `JSC_smallHeapGrowthFactor=1.3`: collect once the heap
+///   reaches 16 MiB (not 32) and let it grow by 30 % over what is live (not 100 %): the page has
+///   ~16 MiB live, and JavaScriptCore's defaults size the heap for the machine's RAM. ~3 MiB.
 ///
 /// Linux only: macOS and Windows use their own web engines.
 #[cfg(target_os = "linux")]
@@ -25,8 +29,14 @@ fn tune_javascript_engine() {
     if std::env::var_os("TANDEM_WEBKIT_DEFAULTS").is_some_and(|v| v == "1") {
         return;
     }
-    if std::env::var_os("JSC_useDFGJIT").is_none() {
-        std::env::set_var("JSC_useDFGJIT", "0");
+    for (key, value) in [
+        ("JSC_useDFGJIT", "0"),
+        ("JSC_largeHeapSize", "16777216"),
+        ("JSC_smallHeapGrowthFactor", "1.3"),
+    ] {
+        if std::env::var_os(key).is_none() {
+            std::env::set_var(key, value);
+        }
     }
 }
 
