@@ -17,9 +17,10 @@ fn main() {
 /// has not set it. The page is an editor and forms whose JavaScript runs in short bursts; each
 /// option was measured on its own (docs/benchmarks.md, "Desktop", run 6):
 /// - `JSC_useJIT=0`: JavaScript without JIT compilers (JavaScriptCore's interpreter, as in
-///   Safari's Lockdown Mode). 13 MiB less resident (compiled code and its data), start-up ~50 ms
-///   slower, no writable and executable memory in the process that renders what other members
-///   typed. Typing stays a few milliseconds of JavaScript per key. `JSC_useJIT=1` restores it.
+///   Safari's Lockdown Mode). 13 MiB less resident (compiled code and its data), start-up
+///   50–100 ms slower, no writable and executable memory in the process that renders what other
+///   members typed. Typing through WebDriver showed no clear difference; heavy JavaScript (the
+///   replay at 32×, a large paste) is slower. `JSC_useJIT=1` in the environment restores it.
 /// - `JSC_largeHeapSize=16777216`, `JSC_smallHeapGrowthFactor=1.3`: collect once the heap
 ///   reaches 16 MiB (not 32) and let it grow by 30 % over what is live (not 100 %): the page has
 ///   ~16 MiB live, and JavaScriptCore's defaults size the heap for the machine's RAM. ~3 MiB.
