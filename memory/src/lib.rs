@@ -188,30 +188,19 @@ mod tests {
 
     #[test]
     fn a_block_of_zeros_gives_its_whole_pages_back_and_still_reads_as_zeros() {
-        let layout = Layout::from_size_align(HISTOGRAM_BYTES, HISTOGRAM_ALIGN).unwrap();
-        // SAFETY: a fresh block of this test's own, written, released, read and freed here.
-        unsafe {
-            let ptr = System.alloc(layout);
-            std::ptr::write_bytes(ptr, 0, HISTOGRAM_BYTES);
-            let released = release_if_zero(ptr, HISTOGRAM_BYTES);
-            assert!(released >= HISTOGRAM_BYTES - 2 * page_size(), "{released}");
-            let block = std::slice::from_raw_parts(ptr, HISTOGRAM_BYTES);
-            assert!(block.iter().all(|&b| b == 0));
-            System.dealloc(ptr, layout);
-        }
+        let mut block = vec![0u8; HISTOGRAM_BYTES];
+        // SAFETY: the test's own block, not shared with any thread.
+        let released = unsafe { release_if_zero(block.as_mut_ptr(), block.len()) };
+        assert!(released >= HISTOGRAM_BYTES - 2 * page_size(), "{released}");
+        assert!(block.iter().all(|&b| b == 0));
     }
 
     #[test]
     fn a_block_with_data_is_left_alone() {
-        let layout = Layout::from_size_align(HISTOGRAM_BYTES, HISTOGRAM_ALIGN).unwrap();
+        let mut block = vec![0u8; HISTOGRAM_BYTES];
+        block[HISTOGRAM_BYTES / 2] = 7;
         // SAFETY: as above.
-        unsafe {
-            let ptr = System.alloc(layout);
-            std::ptr::write_bytes(ptr, 0, HISTOGRAM_BYTES);
-            *ptr.add(HISTOGRAM_BYTES / 2) = 7;
-            assert_eq!(release_if_zero(ptr, HISTOGRAM_BYTES), 0);
-            assert_eq!(*ptr.add(HISTOGRAM_BYTES / 2), 7);
-            System.dealloc(ptr, layout);
-        }
+        assert_eq!(unsafe { release_if_zero(block.as_mut_ptr(), block.len()) }, 0);
+        assert_eq!(block[HISTOGRAM_BYTES / 2], 7);
     }
 }
