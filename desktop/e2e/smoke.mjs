@@ -269,8 +269,17 @@ try {
       },
       120000,
     );
-    const appOut = await driver.exec("const e = document.querySelector('[data-testid=xterm]'); return e ? e.innerText : '';");
-    if (!appOut.includes("tandem 42")) throw new Error(`app console: ${JSON.stringify(appOut)}`);
+    // xterm.js writes asynchronously (it parses and paints on later frames, and the desktop app
+    // loads it at the first run): the verdict line can show before the output is painted.
+    let appOut = "";
+    try {
+      await until("the output in the app's console", async () => {
+        appOut = await driver.exec("const e = document.querySelector('[data-testid=xterm]'); return e ? e.innerText : '';");
+        return appOut.includes("tandem 42");
+      }, 15000);
+    } catch {
+      throw new Error(`app console: ${JSON.stringify(appOut)}`);
+    }
     // The peer got the same run from the node: accepted for the app's member, the output, the end.
     const me = (await invoke(driver, "get_profile")).ok.member;
     const accepted = await until("the peer saw the run accepted", async () =>
