@@ -20,8 +20,10 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 
-use axum::body::Bytes;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use std::time::Duration;
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -36,6 +38,18 @@ use crate::piston::{ExecuteRequest, ExecuteResponse, Runtime};
 
 /// Largest request body accepted (sources + stdin + JSON overhead).
 pub const MAX_BODY_BYTES: usize = 4 * 1024 * 1024;
+
+/// How much of an oversized body is still read (and thrown away) before answering 413.
+///
+/// An HTTP/1.1 server that answers before the body has arrived and then closes the
+/// connection races the client's write: the client gets a broken pipe or a reset instead of
+/// the answer, depending on timing. Reading the rest first makes the 413 reliable for any
+/// body a mistaken client plausibly sends; beyond this (or past [`DRAIN_TIME`]) the node stops
+/// paying for someone else's upload and answers at once.
+const MAX_DRAINED_BYTES: usize = 64 * 1024 * 1024;
+
+/// How long an oversized body is drained at most.
+const DRAIN_TIME: Duration = Duration::from_secs(10);
 
 /// An error answer: `{"message": …}` like Piston's.
 pub struct ApiError(StatusCode, String);
@@ -62,6 +76,48 @@ impl From<SubmitError> for ApiError {
         };
         ApiError(status, e.to_string())
     }
+}
+
+/// Reads a request body of at most [`MAX_BODY_BYTES`]; a larger one is a JSON 413.
+async fn read_body(headers: &HeaderMap, body: Body) -> Result<Bytes, ApiError> {
+    let too_large = || {
+        ApiError(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!(
+                "the request body is larger than the node accepts ({} bytes at most)",
+                MAX_BODY_BYTES
+            ),
+        )
+    };
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > MAX_DRAINED_BYTES as u64) {
+        return Err(too_large());
+    }
+    let mut stream = body.into_data_stream();
+    let mut kept = Vec::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk =
+            chunk.map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("could not read the request body: {e}")))?;
+        if kept.len() + chunk.len() > MAX_BODY_BYTES {
+            // Drain the rest (bounded in bytes and time), then answer.
+            let mut seen = kept.len() + chunk.len();
+            let _ = tokio::time::timeout(DRAIN_TIME, async {
+                while let Some(Ok(chunk)) = stream.next().await {
+                    seen += chunk.len();
+                    if seen > MAX_DRAINED_BYTES {
+                        break;
+                    }
+                }
+            })
+            .await;
+            return Err(too_large());
+        }
+        kept.extend_from_slice(&chunk);
+    }
+    Ok(Bytes::from(kept))
 }
 
 /// Parses a JSON body with a clear 400 on any mistake (axum's default answers in plain text).
@@ -96,7 +152,6 @@ pub fn router(node: Node) -> Router {
         .route("/api/tandem/v1/problems/{id}", get(problem))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .with_state(node)
 }
 
@@ -126,8 +181,9 @@ async fn execute(
     State(node): State<Node>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Json<ExecuteResponse>, ApiError> {
+    let body = read_body(&headers, body).await?;
     let req: ExecuteRequest = json_body(&headers, &body)?;
     let req = req
         .into_run_request()
@@ -156,8 +212,9 @@ async fn stream_run(
     State(node): State<Node>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Body,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let body = read_body(&headers, body).await?;
     let req: RunRequest = json_body(&headers, &body)?;
     let handle = node.submit(&req, &requester(&headers, peer))?;
     // The handle lives inside the stream: a client that disconnects drops it, which cancels

@@ -261,15 +261,30 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_runs() {
     assert_eq!(resp.status(), 400);
     let answer: Value = resp.json().await.unwrap();
     assert!(answer["message"].as_str().unwrap().contains("malformed JSON"));
-    // A body over the limit.
-    let resp = reqwest::Client::new()
-        .post(&exec)
-        .header("content-type", "application/json")
-        .body(vec![b' '; 5 * 1024 * 1024])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 413);
+    // A body over the limit, sent at once and sent slowly in chunks (no length declared): the
+    // node answers 413 after reading the rest, so the sender sees the answer and not a broken
+    // pipe.
+    let at_once = reqwest::Body::from(vec![b' '; 5 * 1024 * 1024]);
+    let slowly = reqwest::Body::wrap_stream(futures_util::stream::unfold(0, |i| async move {
+        if i == 6 {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        Some((Ok::<_, std::io::Error>(vec![b' '; 1024 * 1024]), i + 1))
+    }));
+    for body in [at_once, slowly] {
+        let resp = reqwest::Client::new()
+            .post(&exec)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .expect("the 413 answer, not a broken connection");
+        assert_eq!(resp.status(), 413);
+        let answer: Value = resp.json().await.unwrap();
+        let msg = answer["message"].as_str().unwrap_or_default();
+        assert!(msg.contains("larger than the node accepts"), "{msg:?}");
+    }
 
     // Nothing of the above ran.
     let metrics = reqwest::get(format!("{}/metrics", server.url))
