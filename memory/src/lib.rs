@@ -16,26 +16,71 @@
 //! layout, are touched; in sled 0.34.7 (pinned in the workspace) those are the histograms, which
 //! live in a `static` and, without the `metrics` feature, are never written after they are built.
 //! A block that is not all zeros is left alone; a block freed before the open returns is
-//! forgotten. Without the allocator installed (`#[global_allocator]` in a binary),
+//! forgotten; an open on another thread never releases this thread's blocks. Without the allocator installed (`#[global_allocator]` in a binary),
 //! [`opening_sled`] just runs the open. Linux only; elsewhere everything is a pass-through.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::cell::{Cell, UnsafeCell};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 /// The layout of one sled 0.34 histogram's counters: `Vec<AtomicUsize>` of 2^16.
 const HISTOGRAM_BYTES: usize = 65_536 * std::mem::size_of::<usize>();
 const HISTOGRAM_ALIGN: usize = std::mem::align_of::<usize>();
 
-/// Blocks noted during one open (sled 0.34.7 builds 41); more are left resident.
+/// Blocks noted during the opens under way (sled 0.34.7 builds 41); more are left resident.
 const SLOTS: usize = 64;
 
-static NOTED: [AtomicUsize; SLOTS] = [const { AtomicUsize::new(0) }; SLOTS];
+/// The noted blocks: `(address, owner)`, where the owner is the noting thread (see [`me`]) and
+/// a zero address is a free slot.
+///
+/// Behind a spin lock rather than in atomics because three things must not interleave: one
+/// thread's release must take only its own blocks (another thread's open may still be building
+/// or writing a block of the same size), and a block must not be freed, by any thread, between
+/// the zero check and `madvise`. An allocator cannot use `std::sync::Mutex` (it may allocate);
+/// the lock is only taken for histogram-sized blocks, and held for at most one release.
+struct Noted {
+    locked: AtomicBool,
+    slots: UnsafeCell<[(usize, usize); SLOTS]>,
+}
+
+// SAFETY: `slots` is only reached through `Noted::with`, which holds `locked`.
+unsafe impl Sync for Noted {}
+
+impl Noted {
+    fn with<R>(&self, f: impl FnOnce(&mut [(usize, usize); SLOTS]) -> R) -> R {
+        while self
+            .locked
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        struct Unlock<'a>(&'a AtomicBool);
+        impl Drop for Unlock<'_> {
+            fn drop(&mut self) {
+                self.0.store(false, Ordering::Release);
+            }
+        }
+        let _unlock = Unlock(&self.locked);
+        // SAFETY: the lock is held until `_unlock` drops.
+        f(unsafe { &mut *self.slots.get() })
+    }
+}
+
+static NOTED: Noted = Noted {
+    locked: AtomicBool::new(false),
+    slots: UnsafeCell::new([(0, 0); SLOTS]),
+};
 static RELEASED: AtomicUsize = AtomicUsize::new(0);
 
 thread_local! {
     // `const` and without a destructor: safe to read from inside the allocator.
     static OPENING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// This thread, as a number unique among live threads: the address of its `OPENING`.
+fn me() -> usize {
+    OPENING.with(|o| o as *const Cell<bool> as usize)
 }
 
 /// The system allocator, noting histogram-sized blocks while [`opening_sled`] runs on the
@@ -56,29 +101,26 @@ fn opening() -> bool {
 }
 
 fn note(ptr: *mut u8) {
-    for slot in &NOTED {
-        if slot
-            .compare_exchange(0, ptr as usize, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            return;
+    let owner = me();
+    NOTED.with(|slots| {
+        if let Some(slot) = slots.iter_mut().find(|(addr, _)| *addr == 0) {
+            *slot = (ptr as usize, owner);
         }
-    }
+    });
 }
 
+/// Called before a histogram-sized block is freed or moved (on any thread): a release under
+/// way finishes first, and none will touch the block afterwards.
 fn forget(ptr: *mut u8) {
-    for slot in &NOTED {
-        if slot
-            .compare_exchange(ptr as usize, 0, Ordering::AcqRel, Ordering::Relaxed)
-            .is_ok()
-        {
-            return;
+    NOTED.with(|slots| {
+        if let Some(slot) = slots.iter_mut().find(|(addr, _)| *addr == ptr as usize) {
+            *slot = (0, 0);
         }
-    }
+    });
 }
 
 // SAFETY: every call is forwarded to `System` with the same arguments; the bookkeeping around it
-// neither allocates nor touches the blocks.
+// neither allocates nor touches the blocks, and holds no lock while `System` runs.
 unsafe impl GlobalAlloc for Allocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         let ptr = System.alloc(layout);
@@ -132,15 +174,17 @@ pub fn released_bytes() -> usize {
 }
 
 fn release_noted() {
-    for slot in &NOTED {
-        let addr = slot.swap(0, Ordering::AcqRel);
-        if addr != 0 {
-            // SAFETY: `addr` is a live block of HISTOGRAM_BYTES noted on this thread during the
-            // open (a freed block would have been forgotten), owned by sled and not written by it.
-            let released = unsafe { release_if_zero(addr as *mut u8, HISTOGRAM_BYTES) };
+    let owner = me();
+    NOTED.with(|slots| {
+        for slot in slots.iter_mut().filter(|(addr, o)| *addr != 0 && *o == owner) {
+            // SAFETY: a live block of HISTOGRAM_BYTES noted by this thread during its open (a
+            // freed block is forgotten first, and frees wait for this lock), owned by sled and
+            // not written by it.
+            let released = unsafe { release_if_zero(slot.0 as *mut u8, HISTOGRAM_BYTES) };
             RELEASED.fetch_add(released, Ordering::Relaxed);
+            *slot = (0, 0);
         }
-    }
+    });
 }
 
 /// Gives back the whole pages inside `[ptr, ptr + len)` if the block holds only zeros; returns
