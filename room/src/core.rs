@@ -8,16 +8,16 @@
 //! - catch-up (sync step 2) may mix many authors: each insertion's client id must belong to a
 //!   member who may edit, or fall under the clock frozen when that member lost the right;
 //!   deletions from a sender without edit rights are dropped (they cannot be attributed);
-//! - session-record (automerge) changes must be authored by an actor that is a member who may edit;
+//! - session-record (automerge) changes are signed by their actor (the member key) over the
+//!   change hash, and each must be allowed for that member's role (`interview::check_record_change`);
 //! - awareness entries must belong to members.
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::panic::AssertUnwindSafe;
 
-use automerge::sync::SyncDoc;
 use iroh::SecretKey;
 use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, Statement, StatementBody};
-use tandem_shared::protocol::SignedUpdate;
+use tandem_shared::protocol::{RecordSync, SignedChange, SignedUpdate};
 use tandem_shared::room::{
     strip_deletes, summarize_update, CodeDoc, Presence, Role, SessionRecord, PRESENCE_TIMEOUT_MS,
 };
@@ -141,6 +141,8 @@ pub struct RoomCore {
     /// Members' focus changes as this peer saw them (the replay's absences).
     pub(crate) away_log: Vec<AwayEvent>,
     away_now: std::collections::HashMap<String, bool>,
+    /// Signatures of session-record changes by change hash (see [`RoomCore::receive_record`]).
+    record_sigs: HashMap<automerge::ChangeHash, [u8; 64]>,
 }
 
 fn random_client_id() -> u64 {
@@ -165,7 +167,13 @@ impl RoomCore {
         let mut private = automerge::AutoCommit::new().with_actor(actor.clone());
         let mut history = Vec::new();
         let mut away_log = Vec::new();
+        let mut record_sigs = HashMap::new();
         if let Some(l) = loaded {
+            record_sigs = l
+                .record_signatures
+                .into_iter()
+                .map(|(h, s)| (automerge::ChangeHash(h), s))
+                .collect();
             if let Some(bytes) = &l.private {
                 match automerge::AutoCommit::load(bytes) {
                     Ok(d) => private = d.with_actor(actor.clone()),
@@ -215,6 +223,7 @@ impl RoomCore {
             history,
             away_log,
             away_now: Default::default(),
+            record_sigs,
         };
         crate::interview::init_record(&mut core);
         if let Some(s) = &core.store {
@@ -639,40 +648,133 @@ impl RoomCore {
         out
     }
 
-    /// The next automerge sync message for a peer, if any.
-    pub fn record_sync_message(&mut self, state: &mut automerge::sync::State) -> Option<Vec<u8>> {
-        self.record
-            .doc_mut()
-            .sync()
-            .generate_sync_message(state)
-            .map(|m| m.encode())
+    /// The session record's heads, as sent in a [`RecordSync`].
+    pub fn record_heads(&mut self) -> Vec<[u8; 32]> {
+        self.record.doc_mut().get_heads().into_iter().map(|h| h.0).collect()
     }
 
-    /// An automerge sync message from `sender`; every new change must be authored by a member
-    /// who may edit (the actor id is the member's key). Returns whether the record changed.
-    pub fn receive_record_sync(&mut self, state: &mut automerge::sync::State, bytes: &[u8]) -> Result<bool, RoomError> {
-        let msg = guarded("automerge message", || {
-            automerge::sync::Message::decode(bytes)
-                .map_err(|e| RoomError::Rejected(format!("malformed automerge message: {e}")))
-        })?;
+    /// What to send a peer whose record heads are `their_heads`: our heads and every signed change
+    /// they do not have. Heads we do not know are left out of the comparison (the peer has
+    /// something we lack; it sends that itself), so at worst a change is sent twice.
+    pub fn record_sync_for(&mut self, their_heads: &[[u8; 32]]) -> RecordSync {
+        let doc = self.record.doc_mut();
+        let known: Vec<automerge::ChangeHash> = their_heads
+            .iter()
+            .map(|h| automerge::ChangeHash(*h))
+            .filter(|h| doc.get_change_by_hash(h).is_some())
+            .collect();
+        let changes = doc.get_changes(&known);
+        let mut signed = Vec::with_capacity(changes.len());
+        for change in changes {
+            match self.record_signature(&change) {
+                Some(signature) => signed.push(SignedChange {
+                    signature,
+                    change: change.raw_bytes().to_vec(),
+                }),
+                // Only possible for a record stored by an older build: it cannot be proven, so
+                // it is not passed on (every peer would refuse it).
+                None => {
+                    tracing::warn!(hash = %change.hash(), "a session-record change without a signature is not sent")
+                }
+            }
+        }
+        RecordSync {
+            heads: self.record_heads(),
+            changes: signed,
+        }
+    }
+
+    /// The signature of a change: the one it arrived with, or ours (signed once, kept).
+    fn record_signature(&mut self, change: &automerge::Change) -> Option<[u8; 64]> {
+        let hash = change.hash();
+        if let Some(sig) = self.record_sigs.get(&hash) {
+            return Some(*sig);
+        }
+        if change.actor_id().to_bytes() != self.key.public().as_bytes().as_slice() {
+            return None;
+        }
+        let sig = self
+            .key
+            .sign(&SignedChange::signing_bytes(&self.room, &hash.0))
+            .to_bytes();
+        self.keep_record_signature(hash, sig);
+        Some(sig)
+    }
+
+    fn keep_record_signature(&mut self, hash: automerge::ChangeHash, sig: [u8; 64]) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.save_record_signature(&hash.0, &sig) {
+                tracing::warn!(error = %e, "could not persist a session-record signature");
+            }
+        }
+        self.record_sigs.insert(hash, sig);
+    }
+
+    /// Signed session-record changes from a peer. Each change must be signed by its actor (a
+    /// member key) and allowed for that member's role now ([`crate::interview::check_record_change`]);
+    /// one refused change refuses the whole message, and nothing of it is applied. Changes whose
+    /// dependencies are missing are left for a later message (they are never queued unchecked).
+    /// Returns whether the record changed.
+    pub fn receive_record(&mut self, sync: &RecordSync) -> Result<bool, RoomError> {
+        let mut fresh: Vec<(automerge::Change, [u8; 64])> = Vec::new();
+        let mut batch: HashSet<automerge::ChangeHash> = HashSet::new();
+        for signed in &sync.changes {
+            let change = guarded("session-record change", || {
+                automerge::Change::from_bytes(signed.change.clone())
+                    .map_err(|e| RoomError::Rejected(format!("malformed session-record change: {e}")))
+            })?;
+            let hash = change.hash();
+            if batch.contains(&hash) || self.record.doc_mut().get_change_by_hash(&hash).is_some() {
+                continue;
+            }
+            let actor = change.actor_id().to_bytes();
+            let author = tandem_shared::invite::to_hex(actor);
+            if actor.len() != 32
+                || verify_hex(
+                    &author,
+                    &SignedChange::signing_bytes(&self.room, &hash.0),
+                    &tandem_shared::invite::to_hex(&signed.signature),
+                )
+                .is_err()
+            {
+                return Err(RoomError::Forbidden(format!(
+                    "session-record change {hash} is not signed by its actor {}",
+                    short(&author)
+                )));
+            }
+            let deps_present = change
+                .deps()
+                .iter()
+                .all(|d| batch.contains(d) || self.record.doc_mut().get_change_by_hash(d).is_some());
+            if !deps_present {
+                continue;
+            }
+            batch.insert(hash);
+            fresh.push((change, signed.signature));
+        }
+        if fresh.is_empty() {
+            return Ok(false);
+        }
+        // Check on a fork first, so a refused change never touches the real record.
         let before = self.record.doc_mut().get_heads();
-        // Apply to a fork first, so unauthorised changes never touch the real record.
         let mut fork = self.record.doc_mut().fork();
-        let mut trial_state = state.clone();
-        guarded("automerge message", || {
-            fork.sync()
-                .receive_sync_message(&mut trial_state, msg)
+        let changes: Vec<automerge::Change> = fresh.iter().map(|(c, _)| c.clone()).collect();
+        guarded("session-record change", || {
+            fork.apply_changes(changes.clone())
                 .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))
         })?;
         for change in fork.get_changes(&before) {
             crate::interview::check_record_change(&self.policy, &fork, &change)?;
         }
-        let msg = automerge::sync::Message::decode(bytes).map_err(|e| RoomError::Rejected(e.to_string()))?;
-        self.record
-            .doc_mut()
-            .sync()
-            .receive_sync_message(state, msg)
-            .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))?;
+        guarded("session-record change", || {
+            self.record
+                .doc_mut()
+                .apply_changes(changes)
+                .map_err(|e| RoomError::Rejected(format!("automerge: {e}")))
+        })?;
+        for (change, sig) in fresh {
+            self.keep_record_signature(change.hash(), sig);
+        }
         let changed = self.record.doc_mut().get_heads() != before;
         if changed {
             self.persist_record();
@@ -937,10 +1039,14 @@ mod tests {
         ] {
             let _ = a.core.receive_ysync(b.core.me(), bytes);
         }
-        assert!(a
-            .core
-            .receive_record_sync(&mut automerge::sync::State::new(), b"junk")
-            .is_err());
+        let junk = RecordSync {
+            heads: vec![],
+            changes: vec![SignedChange {
+                signature: [0; 64],
+                change: b"junk".to_vec(),
+            }],
+        };
+        assert!(a.core.receive_record(&junk).is_err());
     }
 
     #[test]
@@ -967,21 +1073,73 @@ mod tests {
         assert!(c.core.change_record(|r| r.set_language("go")).is_err());
         // Forge it anyway by writing to the record directly, then sync it to the interviewer.
         c.core.record.set_language("go").unwrap();
-        let mut sc = automerge::sync::State::new();
-        let mut sa = automerge::sync::State::new();
-        let mut refused = false;
-        for _ in 0..6 {
-            if let Some(m) = c.core.record_sync_message(&mut sc) {
-                if a.core.receive_record_sync(&mut sa, &m).is_err() {
-                    refused = true;
-                    break;
-                }
-            }
-            if let Some(m) = a.core.record_sync_message(&mut sa) {
-                let _ = c.core.receive_record_sync(&mut sc, &m);
-            }
+        let theirs = a.core.record_heads();
+        let forged = c.core.record_sync_for(&theirs);
+        assert!(matches!(a.core.receive_record(&forged), Err(RoomError::Forbidden(_))));
+        assert_eq!(a.core.record().language(), None);
+    }
+
+    /// A change written under another member's actor id, signed with the forger's own key (the
+    /// best a modified peer can do).
+    fn forge_record_change(
+        forger: &mut RoomCore,
+        victim: &str,
+        write: impl FnOnce(&mut automerge::AutoCommit),
+    ) -> RecordSync {
+        use automerge::transaction::Transactable;
+        let actor = automerge::ActorId::from(crate::identity::parse_key(victim).unwrap().as_bytes().as_slice());
+        let mut forged = forger.record.doc_mut().fork().with_actor(actor);
+        write(&mut forged);
+        forged.put(automerge::ROOT, "forged", true).unwrap();
+        let change = forged.get_last_local_change().unwrap();
+        let signature = forger
+            .key
+            .sign(&SignedChange::signing_bytes(&forger.room, &change.hash().0))
+            .to_bytes();
+        RecordSync {
+            heads: vec![],
+            changes: vec![SignedChange {
+                signature,
+                change: change.raw_bytes().to_vec(),
+            }],
         }
-        assert!(refused);
+    }
+
+    #[test]
+    fn record_change_forged_as_the_interviewer_is_refused_and_the_real_ones_still_sync() {
+        let (mut a, mut b, mut c) = room3();
+        let interviewer = a.core.me().to_string();
+        // The spectator takes the interviewer's actor id and next sequence number.
+        let forged = forge_record_change(&mut c.core, &interviewer, |d| {
+            use automerge::transaction::Transactable;
+            d.put(automerge::ROOT, "language", "go").unwrap();
+        });
+        for peer in [&mut a, &mut b] {
+            let err = peer.core.receive_record(&forged).unwrap_err();
+            assert!(matches!(err, RoomError::Forbidden(_)), "{err}");
+            assert!(err.to_string().contains("not signed by its actor"), "{err}");
+            assert_eq!(peer.core.record().language(), None);
+        }
+        // The interviewer's own change (same actor, same sequence number as the forgery) still
+        // reaches the candidate directly and, forwarded, the spectator.
+        a.core.change_record(|r| r.set_language("rust")).unwrap();
+        let theirs = b.core.record_heads();
+        assert!(b.core.receive_record(&a.core.record_sync_for(&theirs)).unwrap());
+        let theirs = c.core.record_heads();
+        assert!(c.core.receive_record(&b.core.record_sync_for(&theirs)).unwrap());
+        assert_eq!(b.core.record().language().as_deref(), Some("rust"));
+        assert_eq!(c.core.record().language().as_deref(), Some("rust"));
+    }
+
+    #[test]
+    fn record_change_with_a_signature_that_does_not_match_its_hash_is_refused() {
+        let (mut a, mut b, _c) = room3();
+        b.core.change_record(|r| r.set_language("go")).unwrap();
+        let theirs = a.core.record_heads();
+        let mut sync = b.core.record_sync_for(&theirs);
+        assert_eq!(sync.changes.len(), 1);
+        sync.changes[0].signature[0] ^= 1;
+        assert!(matches!(a.core.receive_record(&sync), Err(RoomError::Forbidden(_))));
         assert_eq!(a.core.record().language(), None);
     }
 }

@@ -826,15 +826,10 @@ mod tests {
 
     /// Syncs the session record from `from` to `to`; Err when `to` refuses.
     fn sync_record(from: &mut RoomCore, to: &mut RoomCore) -> Result<(), RoomError> {
-        let (mut sf, mut st) = (automerge::sync::State::new(), automerge::sync::State::new());
-        for _ in 0..8 {
-            if let Some(m) = from.record_sync_message(&mut sf) {
-                to.receive_record_sync(&mut st, &m)?;
-            }
-            if let Some(m) = to.record_sync_message(&mut st) {
-                from.receive_record_sync(&mut sf, &m)?;
-            }
-        }
+        let theirs = to.record_heads();
+        to.receive_record(&from.record_sync_for(&theirs))?;
+        let theirs = from.record_heads();
+        from.receive_record(&to.record_sync_for(&theirs))?;
         Ok(())
     }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use iroh::endpoint::{presets, Connection, RecvStream, SendStream};
 use iroh::{Endpoint, EndpointAddr, RelayConfig, RelayMap, RelayMode, RelayUrl, SecretKey, TransportAddr};
 use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, StatementBody};
-use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, ALPN};
+use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, RecordSync, ALPN};
 use tandem_shared::room::{Presence, Role, SessionRecord};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -378,7 +378,9 @@ async fn finish(conn: Connection, mut send: SendStream) -> Result<(), RoomError>
 struct Link {
     remote: String,
     tx: mpsc::Sender<Arc<Vec<u8>>>,
-    record_state: automerge::sync::State,
+    /// The peer's session-record heads as last heard (or sent to it); `None` until its first
+    /// record frame, so nothing is sent blindly.
+    record_heads: Option<Vec<[u8; 32]>>,
     /// Sync state of the interviewers' private record (used only when both ends are interviewers).
     private_state: automerge::sync::State,
     conn: Connection,
@@ -948,14 +950,14 @@ impl Room {
                 return Ok(());
             }
             add_known(&mut st, hello.addr.clone(), false);
-            let mut record_state = automerge::sync::State::new();
             let mut initial = vec![Frame::YSync(st.core.sync_step1())];
             if let Ok(a) = st.core.awareness_message() {
                 initial.push(Frame::YSync(a));
             }
-            if let Some(m) = st.core.record_sync_message(&mut record_state) {
-                initial.push(Frame::Automerge(m));
-            }
+            initial.push(Frame::Record(RecordSync {
+                heads: st.core.record_heads(),
+                changes: Vec::new(),
+            }));
             let peers: Vec<PeerAddr> = st
                 .known
                 .values()
@@ -981,7 +983,7 @@ impl Room {
                 Link {
                     remote: remote.clone(),
                     tx,
-                    record_state,
+                    record_heads: None,
                     private_state: automerge::sync::State::new(),
                     conn: conn.clone(),
                 },
@@ -1109,19 +1111,13 @@ impl Room {
                     SyncOutcome::Nothing => {}
                 }
             }
-            Frame::Automerge(bytes) => {
-                let Some(link) = st.links.get_mut(&link_id) else {
-                    return Ok(());
-                };
-                let mut state = std::mem::take(&mut link.record_state);
-                let result = st.core.receive_record_sync(&mut state, &bytes);
-                let reply = st.core.record_sync_message(&mut state);
+            Frame::Record(sync) => {
+                let result = st.core.receive_record(&sync);
                 if let Some(link) = st.links.get_mut(&link_id) {
-                    link.record_state = state;
+                    link.record_heads = Some(sync.heads);
                 }
-                if let Some(m) = reply {
-                    send_to(st, link_id, Frame::Automerge(m));
-                }
+                // Whatever was refused, answer with what the peer lacks.
+                sync_record_to(st, link_id);
                 if result? {
                     sync_record_to_all(st, Some(link_id));
                 }
@@ -1278,16 +1274,24 @@ fn broadcast_except(st: &mut State, bytes: &Arc<Vec<u8>>, except: &[u64]) {
 fn sync_record_to_all(st: &mut State, except: Option<u64>) {
     let ids: Vec<u64> = st.links.keys().copied().filter(|id| Some(*id) != except).collect();
     for id in ids {
-        let Some(link) = st.links.get_mut(&id) else { continue };
-        let mut state = std::mem::take(&mut link.record_state);
-        let msg = st.core.record_sync_message(&mut state);
-        if let Some(link) = st.links.get_mut(&id) {
-            link.record_state = state;
-        }
-        if let Some(m) = msg {
-            send_to(st, id, Frame::Automerge(m));
-        }
+        sync_record_to(st, id);
     }
+}
+
+/// Sends a link the signed session-record changes its heads do not cover, if any, and from then
+/// on counts it as having our heads (a change is not offered twice).
+fn sync_record_to(st: &mut State, link_id: u64) {
+    let Some(theirs) = st.links.get(&link_id).and_then(|l| l.record_heads.clone()) else {
+        return;
+    };
+    let sync = st.core.record_sync_for(&theirs);
+    if sync.changes.is_empty() {
+        return;
+    }
+    if let Some(link) = st.links.get_mut(&link_id) {
+        link.record_heads = Some(sync.heads.clone());
+    }
+    send_to(st, link_id, Frame::Record(sync));
 }
 
 /// Offers the private record to every link whose remote is an interviewer (when this peer is

@@ -1,5 +1,5 @@
 //! sled persistence: each room is a tree holding a compacted snapshot plus the updates applied
-//! since, the session record, the statements and the peers last seen.
+//! since, the session record with its changes' signatures, the statements and the peers last seen.
 //!
 //! Why updates are appended rather than the snapshot rewritten: appending is O(update) per
 //! keystroke; the snapshot is rewritten once per open (compaction), so a killed peer loses at
@@ -22,6 +22,8 @@ const PRIVATE: &[u8] = b"private";
 const HISTORY_PREFIX: &[u8] = b"h:";
 /// Focus changes of members (for the replay's absence flags).
 const AWAY_PREFIX: &[u8] = b"a:";
+/// Signatures of session-record changes: `s:` ++ change hash → signature (64 bytes).
+const RECORD_SIG_PREFIX: &[u8] = b"s:";
 
 /// The database of one installation.
 #[derive(Clone)]
@@ -46,6 +48,8 @@ pub struct Loaded {
     pub private: Option<Vec<u8>>,
     pub history: Vec<HistoryUpdate>,
     pub away: Vec<AwayEvent>,
+    /// Session-record change hash → its author's signature.
+    pub record_signatures: Vec<([u8; 32], [u8; 64])>,
 }
 
 impl Store {
@@ -128,7 +132,19 @@ impl RoomStore {
                 away.push(e);
             }
         }
+        let mut record_signatures = Vec::new();
+        for kv in self.tree.scan_prefix(RECORD_SIG_PREFIX) {
+            let (k, v) = kv?;
+            let hash = k
+                .get(RECORD_SIG_PREFIX.len()..)
+                .and_then(|h| <[u8; 32]>::try_from(h).ok());
+            match (hash, <[u8; 64]>::try_from(v.as_ref())) {
+                (Some(h), Ok(sig)) => record_signatures.push((h, sig)),
+                _ => tracing::warn!("skipping a malformed session-record signature"),
+            }
+        }
         Ok(Loaded {
+            record_signatures,
             room,
             updates,
             record,
@@ -158,6 +174,14 @@ impl RoomStore {
         }
         batch.insert(SNAPSHOT, snapshot);
         self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Keeps the signature of a session-record change (to forward the change later).
+    pub fn save_record_signature(&self, hash: &[u8; 32], signature: &[u8; 64]) -> Result<(), RoomError> {
+        let mut key = RECORD_SIG_PREFIX.to_vec();
+        key.extend_from_slice(hash);
+        self.tree.insert(key, signature.as_slice())?;
         Ok(())
     }
 

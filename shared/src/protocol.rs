@@ -1,4 +1,4 @@
-//! The room wire protocol, version 1 (ALPN [`ALPN`] = `tandem/room/1`).
+//! The room wire protocol, version 2 (ALPN [`ALPN`] = `tandem/room/2`).
 //!
 //! A connection carries one bidirectional QUIC stream of frames in each direction:
 //!
@@ -8,7 +8,8 @@
 //! kind 1  = control:   JSON [`Control`] (hello, policy statements, peer addresses, errors)
 //! kind 2  = y-sync:    a y-protocols message, lib0 v1 (sync step 1, sync step 2, awareness)
 //! kind 3  = update:    [`SignedUpdate`]: author key (32) ++ ed25519 signature (64) ++ lib0 v1 update
-//! kind 4  = automerge: an automerge sync message for the session record
+//! kind 4  = record:    [`RecordSync`]: the sender's session-record heads and signed automerge
+//!                      changes (each signed by its actor's key; see [`RecordSync::encode`])
 //! kind 5  = private:   an automerge sync message for the interviewers' private record (notes,
 //!                      scorecards); sent only between two interviewers, refused from anyone else
 //! ```
@@ -22,9 +23,9 @@ use crate::invite::{PeerAddr, RoomRef, SignedStatement};
 use serde::{Deserialize, Serialize};
 
 /// QUIC ALPN of the room protocol.
-pub const ALPN: &[u8] = b"tandem/room/1";
+pub const ALPN: &[u8] = b"tandem/room/2";
 /// The frame version this build speaks.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Largest frame body accepted. A full-document sync step 2 of a long interview is well under
 /// this; anything larger is refused before allocation.
 pub const MAX_FRAME_LEN: u32 = 8 * 1024 * 1024;
@@ -34,7 +35,7 @@ pub const LEN_PREFIX: usize = 4;
 pub const KIND_CONTROL: u8 = 1;
 pub const KIND_YSYNC: u8 = 2;
 pub const KIND_UPDATE: u8 = 3;
-pub const KIND_AUTOMERGE: u8 = 4;
+pub const KIND_RECORD: u8 = 4;
 pub const KIND_PRIVATE: u8 = 5;
 
 /// Why a frame was refused.
@@ -84,6 +85,103 @@ impl SignedUpdate {
         out.push(0);
         out.extend_from_slice(update);
         out
+    }
+}
+
+/// One session-record (automerge) change with its author's signature: the actor of the change
+/// is the author's member key, and the signature is over [`SignedChange::signing_bytes`], so no
+/// peer can write under another member's name, and forwarded changes stay checkable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedChange {
+    pub signature: [u8; 64],
+    /// The change as automerge stores it (`Change::raw_bytes`).
+    pub change: Vec<u8>,
+}
+
+impl SignedChange {
+    /// The exact bytes the actor signs: a domain tag, the room id and the change hash.
+    pub fn signing_bytes(room: &RoomRef, change_hash: &[u8; 32]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(96);
+        out.extend_from_slice(b"tandem-record-change-v1\0");
+        out.extend_from_slice(room.id.as_bytes());
+        out.push(0);
+        out.extend_from_slice(change_hash);
+        out
+    }
+}
+
+/// Most heads a [`RecordSync`] may name (concurrent writers; a handful in practice).
+pub const MAX_RECORD_HEADS: usize = 256;
+
+/// Session-record sync (frame kind 4): what the sender has (its heads) and changes the receiver
+/// may lack. A receiver answers with the changes the sender's heads do not cover.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct RecordSync {
+    pub heads: Vec<[u8; 32]>,
+    pub changes: Vec<SignedChange>,
+}
+
+impl RecordSync {
+    /// `heads:u16 (32 bytes each) changes:u32 (signature:64 len:u32 bytes each)`, big endian.
+    pub fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&(self.heads.len() as u16).to_be_bytes());
+        for h in &self.heads {
+            out.extend_from_slice(h);
+        }
+        out.extend_from_slice(&(self.changes.len() as u32).to_be_bytes());
+        for c in &self.changes {
+            out.extend_from_slice(&c.signature);
+            out.extend_from_slice(&(c.change.len() as u32).to_be_bytes());
+            out.extend_from_slice(&c.change);
+        }
+    }
+
+    /// Decodes a payload; every count is checked against the bytes that remain, so a hostile
+    /// count cannot make the decoder allocate more than the frame holds.
+    pub fn decode(payload: &[u8]) -> Result<Self, ProtocolError> {
+        let bad = |detail: String| ProtocolError::Malformed { what: "record", detail };
+        let mut r = Reader(payload);
+        let heads_len = u16::from_be_bytes(r.take::<2>().ok_or_else(|| bad("no head count".into()))?) as usize;
+        if heads_len > MAX_RECORD_HEADS {
+            return Err(bad(format!("{heads_len} heads (at most {MAX_RECORD_HEADS})")));
+        }
+        let mut heads = Vec::with_capacity(heads_len);
+        for _ in 0..heads_len {
+            heads.push(r.take::<32>().ok_or_else(|| bad("truncated heads".into()))?);
+        }
+        let count = u32::from_be_bytes(r.take::<4>().ok_or_else(|| bad("no change count".into()))?) as usize;
+        // Each change needs at least 68 bytes (signature and length).
+        if count > r.0.len() / 68 {
+            return Err(bad(format!("{count} changes do not fit in {} bytes", r.0.len())));
+        }
+        let mut changes = Vec::with_capacity(count);
+        for _ in 0..count {
+            let signature = r.take::<64>().ok_or_else(|| bad("truncated signature".into()))?;
+            let len = u32::from_be_bytes(r.take::<4>().ok_or_else(|| bad("truncated length".into()))?) as usize;
+            let change = r.bytes(len).ok_or_else(|| bad("truncated change".into()))?.to_vec();
+            changes.push(SignedChange { signature, change });
+        }
+        if !r.0.is_empty() {
+            return Err(bad(format!("{} bytes after the last change", r.0.len())));
+        }
+        Ok(Self { heads, changes })
+    }
+}
+
+/// A cursor over a payload that never reads past its end.
+struct Reader<'a>(&'a [u8]);
+
+impl<'a> Reader<'a> {
+    fn bytes(&mut self, n: usize) -> Option<&'a [u8]> {
+        if self.0.len() < n {
+            return None;
+        }
+        let (head, rest) = self.0.split_at(n);
+        self.0 = rest;
+        Some(head)
+    }
+    fn take<const N: usize>(&mut self) -> Option<[u8; N]> {
+        self.bytes(N)?.try_into().ok()
     }
 }
 
@@ -141,8 +239,8 @@ pub enum Frame {
     /// y-protocols message bytes (decoded by the peer with `yrs::sync::Message`).
     YSync(Vec<u8>),
     Update(SignedUpdate),
-    /// automerge sync message bytes.
-    Automerge(Vec<u8>),
+    /// Session-record sync with signed changes.
+    Record(RecordSync),
     /// automerge sync message bytes of the interviewers' private record (interviewer to
     /// interviewer only).
     Private(Vec<u8>),
@@ -179,9 +277,9 @@ impl Frame {
                 out.extend_from_slice(&u.signature);
                 out.extend_from_slice(&u.update);
             }
-            Frame::Automerge(b) => {
-                out.push(KIND_AUTOMERGE);
-                out.extend_from_slice(b);
+            Frame::Record(r) => {
+                out.push(KIND_RECORD);
+                r.encode(&mut out);
             }
             Frame::Private(b) => {
                 out.push(KIND_PRIVATE);
@@ -244,7 +342,7 @@ impl Frame {
                     update: payload[96..].to_vec(),
                 }))
             }
-            KIND_AUTOMERGE => Ok(Frame::Automerge(payload.to_vec())),
+            KIND_RECORD => RecordSync::decode(payload).map(Frame::Record),
             KIND_PRIVATE => Ok(Frame::Private(payload.to_vec())),
             other => Err(ProtocolError::UnknownKind(other)),
         }
@@ -265,7 +363,14 @@ mod tests {
     #[test]
     fn every_frame_kind_round_trips() {
         round_trip(Frame::YSync(vec![0, 0, 1, 0]));
-        round_trip(Frame::Automerge(vec![0x42, 1, 2]));
+        round_trip(Frame::Record(RecordSync {
+            heads: vec![[3; 32], [4; 32]],
+            changes: vec![SignedChange {
+                signature: [5; 64],
+                change: vec![0x85, 0x6f, 0x4a, 0x83, 1, 2],
+            }],
+        }));
+        round_trip(Frame::Record(RecordSync::default()));
         round_trip(Frame::Update(SignedUpdate {
             author: [7; 32],
             signature: [9; 64],
@@ -296,25 +401,30 @@ mod tests {
 
     #[test]
     fn unknown_version_gets_a_clear_error() {
-        let err = Frame::decode(&[2, KIND_YSYNC, 0]).unwrap_err();
-        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 2 });
-        assert!(err.to_string().contains("version 2"));
+        let err = Frame::decode(&[1, KIND_YSYNC, 0]).unwrap_err();
+        assert_eq!(err, ProtocolError::UnsupportedVersion { got: 1 });
+        assert!(err.to_string().contains("version 1"));
         assert_eq!(err.code(), ErrorCode::UnsupportedVersion);
     }
 
     #[test]
     fn malformed_frames_are_errors_not_panics() {
         assert_eq!(Frame::decode(&[]), Err(ProtocolError::Empty));
-        assert_eq!(Frame::decode(&[1]), Err(ProtocolError::Empty));
-        assert_eq!(Frame::decode(&[1, 99]), Err(ProtocolError::UnknownKind(99)));
+        assert_eq!(Frame::decode(&[VERSION]), Err(ProtocolError::Empty));
+        assert_eq!(Frame::decode(&[VERSION, 99]), Err(ProtocolError::UnknownKind(99)));
         assert!(matches!(
-            Frame::decode(&[1, KIND_CONTROL, b'{']),
+            Frame::decode(&[VERSION, KIND_CONTROL, b'{']),
             Err(ProtocolError::Malformed { .. })
         ));
         assert!(matches!(
-            Frame::decode(&[1, KIND_UPDATE, 1, 2]),
+            Frame::decode(&[VERSION, KIND_UPDATE, 1, 2]),
             Err(ProtocolError::Malformed { .. })
         ));
         assert_eq!(Frame::check_len([0, 0, 0, 1]), Err(ProtocolError::Empty));
+        // A change count far beyond the bytes that follow is refused before allocating.
+        let mut huge = vec![VERSION, KIND_RECORD, 0, 0];
+        huge.extend_from_slice(&u32::MAX.to_be_bytes());
+        huge.extend_from_slice(&[0; 70]);
+        assert!(matches!(Frame::decode(&huge), Err(ProtocolError::Malformed { .. })));
     }
 }

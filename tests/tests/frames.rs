@@ -11,7 +11,9 @@ use tandem_room::iroh::endpoint::{presets, Connection, RecvStream, SendStream};
 use tandem_room::iroh::{Endpoint, EndpointAddr, RelayMode, SecretKey, TransportAddr};
 use tandem_room::wire::{read_frame, Read};
 use tandem_shared::invite::{Invite, PeerAddr, Statement, StatementBody};
-use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, SignedUpdate, ALPN, KIND_YSYNC, MAX_FRAME_LEN};
+use tandem_shared::protocol::{
+    Control, ErrorCode, Frame, Hello, SignedUpdate, ALPN, KIND_YSYNC, MAX_FRAME_LEN, VERSION,
+};
 
 async fn raw_endpoint(key: SecretKey) -> Endpoint {
     Endpoint::builder(presets::Minimal)
@@ -117,13 +119,13 @@ fn malformed_unknown_version_and_oversized_frames_are_refused_without_a_crash() 
         s3.write_all(&hello.encode().unwrap()).await.unwrap();
         let bad: Vec<(Vec<u8>, ErrorCode)> = vec![
             (body(7, KIND_YSYNC, &[0, 0]), ErrorCode::UnsupportedVersion),
-            (body(1, 99, b"??"), ErrorCode::Malformed),
-            (body(1, 1, b"{not json"), ErrorCode::Malformed),
+            (body(VERSION, 99, b"??"), ErrorCode::Malformed),
+            (body(VERSION, 1, b"{not json"), ErrorCode::Malformed),
             (
-                body(1, KIND_YSYNC, &[0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]),
+                body(VERSION, KIND_YSYNC, &[0, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0x0f, 1, 2]),
                 ErrorCode::Malformed,
             ),
-            (body(1, 4, b"not automerge"), ErrorCode::Malformed),
+            (body(VERSION, 4, b"not automerge"), ErrorCode::Malformed),
             (
                 Frame::Update(SignedUpdate {
                     author: [1; 32],
