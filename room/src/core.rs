@@ -145,14 +145,9 @@ pub struct RoomCore {
     record_sigs: HashMap<automerge::ChangeHash, [u8; 64]>,
 }
 
-fn random_client_id() -> u64 {
-    // 53 bits (JavaScript-safe), never 0.
-    (rand::random::<u64>() & ((1 << 53) - 1)).max(1)
-}
-
 impl RoomCore {
-    /// Opens a room from its stored state (if any). Every session gets a fresh yrs client id,
-    /// claimed by a signed statement so others can attribute this session's insertions.
+    /// Opens a room from its stored state (if any). Every session gets a fresh yrs client id
+    /// bound to this key, claimed by a signed statement so others can attribute its insertions.
     pub fn open(
         key: SecretKey,
         room: RoomRef,
@@ -160,7 +155,9 @@ impl RoomCore {
         loaded: Option<Loaded>,
     ) -> Result<Self, RoomError> {
         let me = key_hex(&key.public());
-        let code = CodeDoc::new(random_client_id());
+        // A client id bound to this key (see `policy::bound_client_id`), new for every session.
+        let nonce = rand::random::<u64>();
+        let code = CodeDoc::new(crate::policy::bound_client_id(key.public().as_bytes(), nonce));
         let mut policy = Policy::new(room.clone());
         let mut record = None;
         let actor = automerge::ActorId::from(key.public().as_bytes().as_slice());
@@ -231,6 +228,7 @@ impl RoomCore {
         }
         let claim = core.sign(StatementBody::ClientId {
             client_id: core.code.client_id(),
+            nonce: Some(nonce),
         });
         core.add_statements(vec![claim]);
         core.persist_record();
@@ -846,15 +844,19 @@ impl RoomCore {
         Ok(s)
     }
 
-    /// Revokes a member (interviewers only).
-    pub fn revoke(&mut self, member: &str) -> Result<SignedStatement, RoomError> {
+    /// Removes a member (interviewers only) and revokes the invite it joined with, so the same
+    /// link cannot bring the person back under a new key. Returns the statements to broadcast.
+    pub fn revoke(&mut self, member: &str) -> Result<Vec<SignedStatement>, RoomError> {
         self.require_admin()?;
-        let s = self.sign(StatementBody::Revoke {
+        let mut out = vec![self.sign(StatementBody::Revoke {
             member: member.into(),
             frozen: self.frozen_clocks(member),
-        });
-        self.add_statements(vec![s.clone()]);
-        Ok(s)
+        })];
+        if let Some(nonce) = self.policy.join_nonce_of(member) {
+            out.push(self.sign(StatementBody::RevokeInvite { nonce }));
+        }
+        self.add_statements(out.clone());
+        Ok(out)
     }
 
     /// Revokes an invite by nonce (interviewers only).
@@ -1141,5 +1143,58 @@ mod tests {
         sync.changes[0].signature[0] ^= 1;
         assert!(matches!(a.core.receive_record(&sync), Err(RoomError::Forbidden(_))));
         assert_eq!(a.core.record().language(), None);
+    }
+
+    #[test]
+    fn a_backdated_claim_of_the_interviewers_client_id_changes_nothing() {
+        let (mut a, mut b, mut c) = room3();
+        let stolen = a.core.code().client_id();
+        // The spectator claims the interviewer's id, dated before everything, bound and unbound.
+        let claims: Vec<SignedStatement> = [None, Some(7)]
+            .into_iter()
+            .map(|nonce| {
+                sign_statement(
+                    &c.core.key,
+                    Statement {
+                        room: c.core.room.clone(),
+                        at_ms: 0,
+                        body: StatementBody::ClientId {
+                            client_id: stolen,
+                            nonce,
+                        },
+                    },
+                )
+            })
+            .collect();
+        let owner = a.core.me().to_string();
+        for peer in [&mut a, &mut b, &mut c] {
+            peer.core.add_statements(claims.clone());
+            assert_eq!(peer.core.policy().owner_of(stolen), Some(owner.as_str()));
+        }
+        let u = a.core.edit(&ins("still mine"), false).unwrap();
+        assert!(b.core.receive_update(&u).unwrap());
+        assert_eq!(b.core.code().text("main.rs"), "still mine");
+    }
+
+    #[test]
+    fn removing_a_member_also_revokes_the_link_it_joined_with() {
+        let (mut a, b, _c) = room3();
+        let bk = b.core.me().to_string();
+        let invite = a
+            .core
+            .policy()
+            .statements()
+            .into_iter()
+            .find_map(|s| match s.statement.body {
+                StatementBody::Join { invite } if s.signer == bk => Some(invite),
+                _ => None,
+            })
+            .unwrap();
+        a.core.policy().check_invite(&invite, now_ms()).unwrap();
+        assert_eq!(a.core.revoke(&bk).unwrap().len(), 2);
+        assert!(!a.core.policy().is_member(&bk));
+        // The same link opened again (a private window: a new key) no longer admits anyone.
+        let err = a.core.policy().check_invite(&invite, now_ms()).unwrap_err();
+        assert!(err.to_string().contains("revoked"), "{err}");
     }
 }

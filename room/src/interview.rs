@@ -249,7 +249,8 @@ impl RoomCore {
         }
         let may_edit = self.policy().may_edit(self.me());
         let id = format!("{:016x}", rand::random::<u64>());
-        let at_ms = now_ms();
+        // After every message the writer has seen, so a reply never sorts before what it answers.
+        let at_ms = now_ms().max(self.chat().last().map_or(0, |m| m.at_ms + 1));
         let doc = self.record_mut_unchecked();
         let list = match doc.get(ROOT, CHAT_KEY).map_err(am)? {
             Some((Value::Object(ObjType::List), l)) => l,

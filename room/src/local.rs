@@ -238,7 +238,12 @@ impl LocalClient {
         }
         let statements: Vec<_> = ids
             .iter()
-            .map(|c| st.core.sign(StatementBody::ClientId { client_id: *c }))
+            .map(|c| {
+                st.core.sign(StatementBody::ClientId {
+                    client_id: *c,
+                    nonce: None,
+                })
+            })
             .collect();
         let (added, errors) = st.core.add_statements(statements);
         if let Some(e) = errors.into_iter().next() {

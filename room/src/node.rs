@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 
 use crate::core::{Edit, RoomCore, SyncOutcome};
 use crate::identity::{key_hex, parse_key};
-use crate::policy::{now_ms, short, Member};
+use crate::policy::{now_ms, short, Member, MAX_STATEMENTS_PER_ROOM};
 use crate::store::Store;
 use crate::wire::{read_frame, write_frame, write_raw, Read};
 use crate::RoomError;
@@ -735,9 +735,11 @@ impl Room {
         Ok(())
     }
 
+    /// Removes a member and revokes the invite it joined with (see [`RoomCore::revoke`]).
     pub fn revoke(&self, member: &str) -> Result<(), RoomError> {
-        let s = self.with_core(|c| c.revoke(member))?;
-        self.publish(s);
+        for s in self.with_core(|c| c.revoke(member))? {
+            self.publish(s);
+        }
         Ok(())
     }
 
@@ -910,29 +912,22 @@ impl Room {
             .await;
             return finish(conn, send).await;
         }
-        // Admission: merge what they sent into a trial copy and check they are a member.
-        let admitted = {
+        // Admission, cheapest checks first and the expensive merge outside the room's lock.
+        let admitted = admit_hello(&self.inner, &remote, &hello);
+        let admitted = admitted.and_then(|()| {
             let mut st = lock(&self.inner.state);
-            let before = st.core.policy().clone();
-            let mut trial = before.clone();
-            let _ = trial.merge(hello.statements.clone());
-            match trial.admit(&remote, &before, now_ms()) {
-                Ok(_) => {
-                    let (added, _) = st.core.add_statements(hello.statements.clone());
-                    if !added.is_empty() {
-                        if let Ok(b) = Frame::Control(Control::Policy { statements: added }).encode() {
-                            broadcast(&mut st, &Arc::new(b), None);
-                        }
-                        enforce_membership(&mut st);
-                    }
-                    Ok(())
+            let (added, _) = st.core.add_statements(hello.statements.clone());
+            if !added.is_empty() {
+                if let Ok(b) = Frame::Control(Control::Policy { statements: added }).encode() {
+                    broadcast(&mut st, &Arc::new(b), None);
                 }
-                Err(e) => {
-                    st.refused += 1;
-                    Err(e)
-                }
+                enforce_membership(&mut st);
             }
-        };
+            Ok(())
+        });
+        if admitted.is_err() {
+            lock(&self.inner.state).refused += 1;
+        }
         if let Err(e) = admitted {
             tracing::info!(peer = short(&remote), reason = %e, "refused a peer");
             let _ = write_frame(&mut send, &Frame::error(ErrorCode::NotAMember, e.to_string(), true)).await;
@@ -1180,9 +1175,44 @@ impl Room {
     }
 }
 
+/// Decides whether a peer's hello admits it: a hello may not carry more statements than a room
+/// holds; a peer that is not a member yet must present its own join with an invite valid now
+/// (checked before anything else is verified); then everything it sent is merged into a copy of
+/// the policy, outside the room's lock, and its membership evaluated there.
+fn admit_hello(inner: &RoomInner, remote: &str, hello: &Hello) -> Result<(), RoomError> {
+    if hello.statements.len() > MAX_STATEMENTS_PER_ROOM {
+        return Err(RoomError::NotAMember(format!(
+            "the hello carries {} statements; a room holds at most {MAX_STATEMENTS_PER_ROOM}",
+            hello.statements.len()
+        )));
+    }
+    let before = lock(&inner.state).core.policy().clone();
+    if before.member(remote).is_none() {
+        let join = hello.statements.iter().find_map(|s| match &s.statement.body {
+            StatementBody::Join { invite } if s.signer == remote => Some(invite),
+            _ => None,
+        });
+        let Some(invite) = join else {
+            return Err(RoomError::NotAMember(format!(
+                "{} is not a member of this room and presents no join",
+                short(remote)
+            )));
+        };
+        before
+            .check_invite(invite, now_ms())
+            .map_err(|e| RoomError::NotAMember(e.to_string()))?;
+    }
+    let mut trial = before.clone();
+    let _ = trial.merge(hello.statements.iter().cloned());
+    trial.admit(remote, &before, now_ms()).map(|_| ())
+}
+
 /// With `TANDEM_DUMP_RECEIVED=FILE`, every frame received from a peer is appended to FILE
 /// (length-prefixed, as on the wire, after QUIC decryption). Tests use it to prove what a peer
-/// never receives (e.g. the interviewers' private notes on a candidate's peer).
+/// never receives (e.g. the interviewers' private notes on a candidate's peer). Only in debug
+/// builds (what the tests run): a release build never writes room traffic to disk, and when the
+/// variable is unset nothing is encoded.
+#[cfg(debug_assertions)]
 fn dump_received(frame: &Frame) {
     static DUMP: std::sync::OnceLock<Option<Mutex<std::fs::File>>> = std::sync::OnceLock::new();
     let dump = DUMP.get_or_init(|| {
@@ -1190,11 +1220,15 @@ fn dump_received(frame: &Frame) {
         let file = std::fs::OpenOptions::new().create(true).append(true).open(path).ok()?;
         Some(Mutex::new(file))
     });
-    if let (Some(file), Ok(bytes)) = (dump, frame.encode()) {
+    let Some(file) = dump else { return };
+    if let Ok(bytes) = frame.encode() {
         use std::io::Write;
         let _ = lock(file).write_all(&bytes);
     }
 }
+
+#[cfg(not(debug_assertions))]
+fn dump_received(_: &Frame) {}
 
 fn yrs_update_message(update: Vec<u8>) -> Vec<u8> {
     use yrs::updates::encoder::Encode;

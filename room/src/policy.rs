@@ -20,6 +20,27 @@ use crate::RoomError;
 
 /// How far in the future a statement's clock may be (clock skew between machines).
 pub const MAX_CLOCK_SKEW_MS: u64 = 5 * 60 * 1000;
+/// Statements one signer may have in a room. An interviewer's role changes, locks and
+/// revocations and a member's client-id claims (one per session) stay far below it.
+pub const MAX_STATEMENTS_PER_SIGNER: usize = 256;
+/// Statements a room may hold: every hello carries them all, so this keeps the largest hello
+/// (about 1 KiB a statement) well under the 8 MiB frame limit.
+pub const MAX_STATEMENTS_PER_ROOM: usize = 4096;
+
+/// The yrs client id bound to a member key and a nonce: the first 53 bits (JavaScript-safe) of
+/// SHA-256 over a domain tag, the key and the nonce, never 0. Claiming another member's bound
+/// id would need a preimage of 53 bits of SHA-256 for that one key.
+pub fn bound_client_id(member: &[u8; 32], nonce: u64) -> u64 {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(b"tandem-client-id-v1\0");
+    h.update(member);
+    h.update(nonce.to_be_bytes());
+    let d = h.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&d[..8]);
+    (u64::from_be_bytes(first) & ((1 << 53) - 1)).max(1)
+}
 
 /// Milliseconds since the Unix epoch.
 pub fn now_ms() -> u64 {
@@ -145,40 +166,85 @@ impl Policy {
     }
 
     /// Verifies and adds a statement. Returns whether it was new. A statement for another room
-    /// or with a bad signature is an error; one whose signer lacks authority is kept (it may
-    /// become meaningful to nobody) but has no effect.
+    /// or with a bad signature is an error; so is one over the caps ([`MAX_STATEMENTS_PER_SIGNER`],
+    /// [`MAX_STATEMENTS_PER_ROOM`]) and a join that admits nobody (it could only be a flood). A
+    /// statement whose signer lacks authority is kept but has no effect.
     pub fn insert(&mut self, s: SignedStatement) -> Result<bool, RoomError> {
-        if self.statements.contains_key(&s.signature) {
-            return Ok(false);
+        let (added, mut errors) = self.merge([s]);
+        match errors.pop() {
+            Some(e) => Err(e),
+            None => Ok(!added.is_empty()),
         }
+    }
+
+    /// Checks a statement that is not known yet: room, signature, caps. Does not evaluate.
+    fn admit_statement(&self, s: &SignedStatement, signed_before: usize) -> Result<(), RoomError> {
         if s.statement.room != self.room {
             return Err(RoomError::BadStatement("statement for another room".into()));
+        }
+        if self.statements.len() >= MAX_STATEMENTS_PER_ROOM {
+            return Err(RoomError::BadStatement(format!(
+                "the room already holds {MAX_STATEMENTS_PER_ROOM} statements"
+            )));
+        }
+        if signed_before >= MAX_STATEMENTS_PER_SIGNER {
+            return Err(RoomError::BadStatement(format!(
+                "{} already signed {MAX_STATEMENTS_PER_SIGNER} statements in this room",
+                short(&s.signer)
+            )));
         }
         verify_hex(&s.signer, &s.statement.signing_bytes(), &s.signature)
             .map_err(|_| RoomError::BadStatement("forged statement: the signature does not verify".into()))?;
         if let StatementBody::Join { invite } = &s.statement.body {
             verify_invite_signature(invite)?;
         }
-        self.statements.insert(s.signature.clone(), s);
-        self.evaluate();
-        Ok(true)
+        Ok(())
     }
 
-    /// Inserts many statements, skipping (and reporting) bad ones.
+    /// Verifies and adds many statements, skipping (and reporting) bad ones; evaluates once at
+    /// the end, so a batch costs one evaluation, not one per statement. Joins of the batch that
+    /// admitted nobody are dropped again (a flood of self-made keys with an invalid invite).
     pub fn merge(
         &mut self,
         statements: impl IntoIterator<Item = SignedStatement>,
     ) -> (Vec<SignedStatement>, Vec<RoomError>) {
         let mut added = Vec::new();
         let mut errors = Vec::new();
+        let mut by_signer: HashMap<String, usize> = HashMap::new();
+        for s in self.statements.values() {
+            *by_signer.entry(s.signer.clone()).or_default() += 1;
+        }
         for s in statements {
-            match self.insert(s.clone()) {
-                Ok(true) => added.push(s),
-                Ok(false) => {}
+            if self.statements.contains_key(&s.signature) {
+                continue;
+            }
+            let signed_before = by_signer.get(&s.signer).copied().unwrap_or(0);
+            match self.admit_statement(&s, signed_before) {
+                Ok(()) => {
+                    *by_signer.entry(s.signer.clone()).or_default() += 1;
+                    self.statements.insert(s.signature.clone(), s.clone());
+                    added.push(s);
+                }
                 Err(e) => errors.push(e),
             }
         }
-        (added, errors)
+        if added.is_empty() {
+            return (added, errors);
+        }
+        self.evaluate();
+        let (kept, useless): (Vec<SignedStatement>, Vec<SignedStatement>) = added.into_iter().partition(|s| {
+            !matches!(s.statement.body, StatementBody::Join { .. }) || self.members.contains_key(&s.signer)
+        });
+        if !useless.is_empty() {
+            for s in &useless {
+                self.statements.remove(&s.signature);
+            }
+            errors.push(RoomError::BadStatement(format!(
+                "{} join(s) that admit nobody (invite not from an interviewer of the room, expired or revoked)",
+                useless.len()
+            )));
+        }
+        (kept, errors)
     }
 
     pub fn member(&self, key: &str) -> Option<&Member> {
@@ -202,6 +268,14 @@ impl Policy {
 
     pub fn owner_of(&self, client_id: u64) -> Option<&str> {
         self.client_owner.get(&client_id).map(String::as_str)
+    }
+
+    /// The nonce of the invite `key` joined with, if it joined by invite.
+    pub fn join_nonce_of(&self, key: &str) -> Option<String> {
+        self.statements.values().find_map(|s| match &s.statement.body {
+            StatementBody::Join { invite } if s.signer == key => Some(invite.body.nonce.clone()),
+            _ => None,
+        })
     }
 
     pub fn client_ids_of(&self, key: &str) -> Vec<u64> {
@@ -381,17 +455,49 @@ impl Policy {
                 StatementBody::ClientId { .. } => {}
             }
         }
-        let mut claims: Vec<&SignedStatement> = self
-            .statements
-            .values()
-            .filter(|s| matches!(s.statement.body, StatementBody::ClientId { .. }))
-            .collect();
-        claims.sort_by(|a, b| (a.statement.at_ms, &a.signature).cmp(&(b.statement.at_ms, &b.signature)));
-        for s in claims {
-            if let StatementBody::ClientId { client_id } = &s.statement.body {
-                if members.contains_key(&s.signer) {
-                    client_owner.entry(*client_id).or_insert_with(|| s.signer.clone());
+        // Client ids: a bound claim (id derived from the signer's key and a nonce) always holds;
+        // an unbound id (a Yjs client's own) belongs to its claimer only while no other member
+        // claims it. Neither depends on the claims' times, so none can be back-dated to win.
+        let mut bound: HashMap<u64, Option<String>> = HashMap::new();
+        let mut unbound: HashMap<u64, Option<String>> = HashMap::new();
+        for s in self.statements.values() {
+            let StatementBody::ClientId { client_id, nonce } = &s.statement.body else {
+                continue;
+            };
+            if !members.contains_key(&s.signer) {
+                continue;
+            }
+            let table = match nonce {
+                Some(n) => {
+                    let derived = crate::identity::parse_key(&s.signer)
+                        .map(|k| bound_client_id(k.as_bytes(), *n))
+                        .ok();
+                    if derived != Some(*client_id) {
+                        continue;
+                    }
+                    &mut bound
                 }
+                None => &mut unbound,
+            };
+            table
+                .entry(*client_id)
+                .and_modify(|owner| {
+                    if owner.as_deref() != Some(s.signer.as_str()) {
+                        *owner = None; // contested: nobody's
+                    }
+                })
+                .or_insert_with(|| Some(s.signer.clone()));
+        }
+        for (client_id, owner) in unbound {
+            if !bound.contains_key(&client_id) {
+                if let Some(owner) = owner {
+                    client_owner.insert(client_id, owner);
+                }
+            }
+        }
+        for (client_id, owner) in bound {
+            if let Some(owner) = owner {
+                client_owner.insert(client_id, owner);
             }
         }
         self.members = members;
@@ -498,8 +604,10 @@ mod tests {
         // Signed correctly, but by someone who is not an interviewer of the room.
         let self_signed = make_invite(&mallory, &f.room, Role::Interviewer, true, far_future(), addr(&mallory));
         assert!(f.policy.check_invite(&self_signed, now_ms()).is_err());
-        join(&mut f, &mallory, self_signed, now_ms()).unwrap();
+        // A join that admits nobody is not even kept (it could only be a flood).
+        assert!(join(&mut f, &mallory, self_signed, now_ms()).is_err());
         assert!(!f.policy.is_member(&key_hex(&mallory.public())));
+        assert_eq!(f.policy.statement_count(), 0);
     }
 
     #[test]
@@ -581,7 +689,10 @@ mod tests {
             Statement {
                 room: f.room.clone(),
                 at_ms: now_ms(),
-                body: StatementBody::ClientId { client_id: 99 },
+                body: StatementBody::ClientId {
+                    client_id: 99,
+                    nonce: None,
+                },
             },
         );
         f.policy.insert(cid).unwrap();
@@ -663,5 +774,119 @@ mod tests {
         assert_eq!(a.members(), b.members());
         assert!(!a.may_edit(&key_hex(&cand.public())), "spectators never edit");
         f.policy = a;
+    }
+
+    fn claim(f: &Fixture, who: &SecretKey, client_id: u64, nonce: Option<u64>, at_ms: u64) -> SignedStatement {
+        sign_statement(
+            who,
+            Statement {
+                room: f.room.clone(),
+                at_ms,
+                body: StatementBody::ClientId { client_id, nonce },
+            },
+        )
+    }
+
+    fn member(f: &mut Fixture, role: Role) -> SecretKey {
+        let k = SecretKey::generate();
+        let inv = make_invite(&f.creator, &f.room, role, true, far_future(), addr(&f.creator));
+        join(f, &k, inv, now_ms()).unwrap();
+        k
+    }
+
+    #[test]
+    fn an_unbound_client_id_claimed_by_two_members_belongs_to_nobody() {
+        let mut f = fixture();
+        let (b, c) = (member(&mut f, Role::Candidate), member(&mut f, Role::Spectator));
+        f.policy.insert(claim(&f, &b, 4242, None, now_ms())).unwrap();
+        assert_eq!(f.policy.owner_of(4242), Some(key_hex(&b.public()).as_str()));
+        // A back-dated counter-claim does not win; the id becomes nobody's (refused for both).
+        f.policy.insert(claim(&f, &c, 4242, None, 0)).unwrap();
+        assert_eq!(f.policy.owner_of(4242), None);
+        assert!(f.policy.insertion_allowed(4242, 1).is_err());
+        // A bound claim only counts if the id is derived from the signer's key.
+        let nonce = 99;
+        let bound = bound_client_id(b.public().as_bytes(), nonce);
+        f.policy.insert(claim(&f, &c, bound, Some(nonce), 0)).unwrap();
+        assert_eq!(f.policy.owner_of(bound), None);
+        f.policy.insert(claim(&f, &b, bound, Some(nonce), now_ms())).unwrap();
+        f.policy.insert(claim(&f, &c, bound, None, 0)).unwrap();
+        assert_eq!(f.policy.owner_of(bound), Some(key_hex(&b.public()).as_str()));
+    }
+
+    #[test]
+    fn a_member_flooding_statements_is_capped() {
+        let mut f = fixture();
+        let b = member(&mut f, Role::Candidate);
+        let flood: Vec<SignedStatement> = (0..MAX_STATEMENTS_PER_SIGNER as u64 + 50)
+            .map(|i| claim(&f, &b, 1000 + i, None, now_ms()))
+            .collect();
+        let (added, errors) = f.policy.merge(flood);
+        // The join counts as one of the signer's statements.
+        assert_eq!(added.len(), MAX_STATEMENTS_PER_SIGNER - 1);
+        assert_eq!(errors.len(), 51);
+        assert!(errors[0].to_string().contains("already signed"), "{}", errors[0]);
+        // Others are not affected by that member's cap.
+        let c = member(&mut f, Role::Spectator);
+        f.policy.insert(claim(&f, &c, 77, None, now_ms())).unwrap();
+    }
+
+    #[test]
+    fn a_flood_of_joins_with_an_expired_invite_is_not_kept() {
+        let mut f = fixture();
+        let expired = make_invite(
+            &f.creator,
+            &f.room,
+            Role::Candidate,
+            true,
+            now_ms() / 1000 - 10,
+            addr(&f.creator),
+        );
+        let flood: Vec<SignedStatement> = (0..2000)
+            .map(|_| {
+                sign_statement(
+                    &SecretKey::generate(),
+                    Statement {
+                        room: f.room.clone(),
+                        at_ms: now_ms(),
+                        body: StatementBody::Join {
+                            invite: expired.clone(),
+                        },
+                    },
+                )
+            })
+            .collect();
+        let (added, errors) = f.policy.merge(flood);
+        assert!(added.is_empty());
+        assert!(!errors.is_empty());
+        assert_eq!(f.policy.statement_count(), 0);
+        assert_eq!(f.policy.members().len(), 1);
+    }
+
+    #[test]
+    fn a_room_holds_at_most_its_statement_cap() {
+        let mut f = fixture();
+        let mut added_total = 0;
+        while added_total < MAX_STATEMENTS_PER_ROOM {
+            let k = member(&mut f, Role::Spectator);
+            added_total = f.policy.statement_count();
+            let batch: Vec<SignedStatement> = (0..MAX_STATEMENTS_PER_SIGNER as u64)
+                .map(|i| claim(&f, &k, i + 1, None, now_ms()))
+                .collect();
+            f.policy.merge(batch);
+            added_total = added_total.max(f.policy.statement_count());
+        }
+        assert_eq!(f.policy.statement_count(), MAX_STATEMENTS_PER_ROOM);
+        let late = SecretKey::generate();
+        let inv = make_invite(
+            &f.creator,
+            &f.room,
+            Role::Candidate,
+            true,
+            far_future(),
+            addr(&f.creator),
+        );
+        let err = join(&mut f, &late, inv, now_ms()).unwrap_err();
+        assert!(err.to_string().contains("already holds"), "{err}");
     }
 }

@@ -189,8 +189,15 @@ pub enum StatementBody {
     },
     /// An interviewer makes the invite with this nonce unusable for joins after now.
     RevokeInvite { nonce: String },
-    /// The signer's yrs client id for one session.
-    ClientId { client_id: u64 },
+    /// The signer's yrs client id for one session. With a `nonce`, the id is *bound*: it must
+    /// equal `bound_client_id(signer, nonce)` (see `tandem_room::policy`), so nobody else can
+    /// claim it. Without, it is a Yjs client's own id (a browser's), owned only while no other
+    /// member claims it too.
+    ClientId {
+        client_id: u64,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<u64>,
+    },
 }
 
 /// A statement about a room, made at a time (milliseconds since the Unix epoch).
