@@ -18,9 +18,7 @@ use std::panic::AssertUnwindSafe;
 use iroh::SecretKey;
 use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, Statement, StatementBody};
 use tandem_shared::protocol::{RecordSync, SignedChange, SignedUpdate};
-use tandem_shared::room::{
-    strip_deletes, summarize_update, CodeDoc, Presence, Role, SessionRecord, PRESENCE_TIMEOUT_MS,
-};
+use tandem_shared::room::{summarize_update, CodeDoc, Presence, Role, SessionRecord, PRESENCE_TIMEOUT_MS};
 use yrs::sync::{Awareness, AwarenessUpdate, Message, SyncMessage};
 use yrs::updates::decoder::Decode;
 use yrs::updates::encoder::Encode;
@@ -65,11 +63,10 @@ pub fn sign_updates(key: &SecretKey, room: &RoomRef, mut updates: Vec<Vec<u8>>) 
 
 /// Signs a batch of local updates as live frames, ready to send: one merged frame normally.
 /// When the merge fails, or the merged frame would exceed the wire's frame limit (a huge paste
-/// plus typing), the batch is halved until each part fits, so a big batch costs a few frames
-/// instead of being left for the next state-vector resync. Returns the frames with their
-/// signatures (to remember as our own) and how many single updates fit no frame at all (over
-/// 8 MiB by themselves: those only travel by state vector, as before batching).
-pub fn sign_frames(key: &SecretKey, room: &RoomRef, updates: &[Vec<u8>]) -> (Vec<([u8; 64], Vec<u8>)>, usize) {
+/// plus typing), the batch is halved until each part fits, so a big batch costs a few frames.
+/// Returns each signed update with its encoded frame, and how many single updates fit no frame
+/// at all (over 8 MiB by themselves; a local client's message is limited below that).
+pub fn sign_frames(key: &SecretKey, room: &RoomRef, updates: &[Vec<u8>]) -> (Vec<(SignedUpdate, Vec<u8>)>, usize) {
     let mut frames = Vec::new();
     let mut unsent = 0;
     // Parts still to sign, last first, so frames keep the edits' order.
@@ -79,10 +76,9 @@ pub fn sign_frames(key: &SecretKey, room: &RoomRef, updates: &[Vec<u8>]) -> (Vec
             continue;
         }
         let attempt = sign_updates(key, room, part.to_vec()).and_then(|signed| {
-            let signature = signed.signature;
-            tandem_shared::protocol::Frame::Update(signed)
+            tandem_shared::protocol::Frame::Update(signed.clone())
                 .encode()
-                .map(|bytes| (signature, bytes))
+                .map(|bytes| (signed, bytes))
                 .map_err(|e| RoomError::Rejected(e.to_string()))
         });
         match attempt {
@@ -93,12 +89,42 @@ pub fn sign_frames(key: &SecretKey, room: &RoomRef, updates: &[Vec<u8>]) -> (Vec
                 todo.push(first);
             }
             Err(e) => {
-                tracing::warn!(error = %e, "a local edit does not fit in one frame; peers get it by state vector");
+                tracing::warn!(error = %e, "a local edit does not fit in one frame and is not sent");
                 unsent += 1;
             }
         }
     }
     (frames, unsent)
+}
+
+/// One entry of the signed log: a verified (or own) signed update and what catch-up needs to
+/// know of it without decoding it again.
+struct Logged {
+    signed: SignedUpdate,
+    /// Client id → end of its insertions in this update.
+    ends: Vec<(u64, u32)>,
+    has_deletes: bool,
+}
+
+impl Logged {
+    fn new(signed: SignedUpdate) -> Result<Self, RoomError> {
+        let summary = guarded("update", || summarize_update(&signed.update).map_err(RoomError::from))?;
+        Ok(Self {
+            ends: summary.clients.iter().map(|(c, _, end)| (*c, *end)).collect(),
+            has_deletes: summary.has_deletes,
+            signed,
+        })
+    }
+
+    /// Could a peer at state vector `sv` lack some of it? (Deletions cannot be told apart by
+    /// state vector, so an update with deletions is always offered.)
+    fn maybe_missing_at(&self, sv: &StateVector) -> bool {
+        self.has_deletes
+            || self
+                .ends
+                .iter()
+                .any(|(c, end)| *end > sv.get(&yrs::block::ClientID::new(*c)))
+    }
 }
 
 /// A document edit.
@@ -112,8 +138,8 @@ pub enum Edit {
 pub enum SyncOutcome {
     /// Send this y-sync message back to the sender.
     Reply(Vec<u8>),
-    /// Applied; nothing to send back.
-    Applied,
+    /// Answer a sync step 1 with these signed updates (frame kind 6).
+    CatchUp(Vec<SignedUpdate>),
     /// Awareness changed: forward the original bytes to the other peers.
     ForwardAwareness,
     Nothing,
@@ -143,6 +169,9 @@ pub struct RoomCore {
     away_now: std::collections::HashMap<String, bool>,
     /// Signatures of session-record changes by change hash (see [`RoomCore::receive_record`]).
     record_sigs: HashMap<automerge::ChangeHash, [u8; 64]>,
+    /// Every signed update this peer made or accepted, in the order applied: the only content
+    /// catch-up sends, so every byte a late joiner applies carries its author's signature.
+    signed_log: Vec<Logged>,
 }
 
 impl RoomCore {
@@ -165,7 +194,14 @@ impl RoomCore {
         let mut history = Vec::new();
         let mut away_log = Vec::new();
         let mut record_sigs = HashMap::new();
+        let mut signed_log = Vec::new();
         if let Some(l) = loaded {
+            for u in l.signed_log {
+                match Logged::new(u) {
+                    Ok(entry) => signed_log.push(entry),
+                    Err(e) => tracing::warn!(error = %e, "skipping a stored signed update"),
+                }
+            }
             record_sigs = l
                 .record_signatures
                 .into_iter()
@@ -221,6 +257,7 @@ impl RoomCore {
             away_log,
             away_now: Default::default(),
             record_sigs,
+            signed_log,
         };
         crate::interview::init_record(&mut core);
         if let Some(s) = &core.store {
@@ -422,14 +459,37 @@ impl RoomCore {
     /// Signs local updates (from [`RoomCore::apply_local`]) as one live update.
     pub fn sign_local(&mut self, updates: Vec<Vec<u8>>) -> Result<SignedUpdate, RoomError> {
         let signed = sign_updates(&self.key, &self.room, updates)?;
-        self.remember(signed.signature);
+        self.log_own(signed.clone());
         Ok(signed)
     }
 
-    /// Remembers the signature of an update signed outside the lock (see [`sign_updates`]), so
-    /// that it is not applied or forwarded again when a peer echoes it.
-    pub fn remember_own(&mut self, signature: [u8; 64]) {
-        self.remember(signature);
+    /// Keeps an own update signed outside the lock (see [`sign_updates`]) for catch-up, and
+    /// remembers its signature so that it is not applied or forwarded again when echoed.
+    pub fn log_own(&mut self, signed: SignedUpdate) {
+        self.remember(signed.signature);
+        self.log_signed(signed);
+    }
+
+    fn log_signed(&mut self, signed: SignedUpdate) {
+        if let Some(store) = &self.store {
+            if let Err(e) = store.append_signed(&signed) {
+                tracing::warn!(error = %e, "could not persist a signed update");
+            }
+        }
+        match Logged::new(signed) {
+            Ok(entry) => self.signed_log.push(entry),
+            Err(e) => tracing::warn!(error = %e, "an applied update does not decode"),
+        }
+    }
+
+    /// The signed updates a peer at state vector `sv` may lack, in the order this peer applied
+    /// them: the answer to its sync step 1.
+    pub fn catch_up_for(&self, sv: &StateVector) -> Vec<SignedUpdate> {
+        self.signed_log
+            .iter()
+            .filter(|e| e.maybe_missing_at(sv))
+            .map(|e| e.signed.clone())
+            .collect()
     }
 
     /// An update made by a Yjs client in this peer's care (see `local.rs`): applied and stored
@@ -448,7 +508,13 @@ impl RoomCore {
         &mut self.awareness
     }
 
-    /// A live update from a peer. Returns whether it was new (and should be forwarded).
+    /// A signed update from a peer, live or catch-up. Returns whether it was new (and, if live,
+    /// should be forwarded). Every peer checks, whoever sent it:
+    /// - the signature, by the author named in it;
+    /// - every insertion carries one of the author's client ids;
+    /// - the author may edit now; or, for a member who lost the edit right, the update only
+    ///   inserts below the clocks frozen when it was lost, and deletes nothing (old text, replayed
+    ///   by catch-up; a deletion cannot be dated, so it needs the edit right now).
     pub fn receive_update(&mut self, u: &SignedUpdate) -> Result<bool, RoomError> {
         if self.seen_set.contains(&u.signature) {
             return Ok(false);
@@ -460,17 +526,6 @@ impl RoomCore {
             &tandem_shared::invite::to_hex(&u.signature),
         )
         .map_err(|_| RoomError::Rejected("update signature does not verify".into()))?;
-        if !self.policy.may_edit(&author) {
-            let role = self
-                .policy
-                .member(&author)
-                .map(|m| m.role.as_str())
-                .unwrap_or("not a member");
-            return Err(RoomError::Forbidden(format!(
-                "update from {} ({role}) without the edit right",
-                short(&author)
-            )));
-        }
         let summary = guarded("update", || summarize_update(&u.update).map_err(RoomError::from))?;
         for (client, _, _) in &summary.clients {
             if self.policy.owner_of(*client) != Some(author.as_str()) {
@@ -480,47 +535,69 @@ impl RoomCore {
                 )));
             }
         }
+        if !self.policy.may_edit(&author) {
+            let role = self
+                .policy
+                .member(&author)
+                .map(|m| m.role.as_str())
+                .unwrap_or("not a member");
+            let refuse = || {
+                RoomError::Forbidden(format!(
+                    "update from {} ({role}) without the edit right",
+                    short(&author)
+                ))
+            };
+            if summary.has_deletes || summary.clients.is_empty() {
+                return Err(refuse());
+            }
+            for (client, _, end) in &summary.clients {
+                self.policy.insertion_allowed(*client, *end).map_err(|_| refuse())?;
+            }
+        }
         guarded("update", || self.code.apply(&u.update).map_err(RoomError::from))?;
         self.remember(u.signature);
         self.persist_update(&u.update);
         self.log_history(&author, &u.update);
+        self.log_signed(u.clone());
         self.bump();
         Ok(true)
     }
 
-    /// Catch-up content (sync step 2 or an unsigned y-sync update) from `sender`.
-    pub fn receive_catch_up(&mut self, sender: &str, update: &[u8]) -> Result<(), RoomError> {
+    /// Content a local client (a browser that reconnected) holds and this peer lacks, some of
+    /// it by other members: applied if each insertion's owner may edit (or it falls under a
+    /// frozen clock), as the peers who sent it originally checked. Returns the part this peer
+    /// signs as its own (its own client ids and the deletions) — the rest reaches the other
+    /// peers from its authors' signed updates, never unsigned from here.
+    pub fn apply_local_catch_up(&mut self, update: &[u8]) -> Result<Vec<u8>, RoomError> {
         let summary = guarded("sync step 2", || summarize_update(update).map_err(RoomError::from))?;
-        let local = self.code.doc().transact().state_vector();
-        for (client, _, end) in &summary.clients {
-            let have = local.get(&yrs::block::ClientID::new(*client));
-            if *end <= have {
-                continue; // nothing new from this client
-            }
-            self.policy
-                .insertion_allowed(*client, *end)
-                .map_err(|why| RoomError::Forbidden(format!("catch-up from {} refused: {why}", short(sender))))?;
-        }
-        let update = if summary.has_deletes && !self.policy.may_edit(sender) {
-            guarded("sync step 2", || strip_deletes(update).map_err(RoomError::from))?
-        } else {
-            update.to_vec()
-        };
         let before = self.code.doc().transact().state_vector();
-        guarded("sync step 2", || self.code.apply(&update).map_err(RoomError::from))?;
-        if self.code.doc().transact().state_vector() != before || summary.has_deletes {
-            self.persist_update(&update);
-            // Attributed to whoever inserted most of it (deletions alone: the sender, who may edit).
-            let author = summary
-                .clients
-                .iter()
-                .max_by_key(|(_, lo, hi)| hi - lo)
-                .and_then(|(c, _, _)| self.policy.owner_of(*c).map(str::to_string))
-                .unwrap_or_else(|| sender.to_string());
-            self.log_history(&author, &update);
-            self.bump();
+        for (client, _, end) in &summary.clients {
+            if *end > before.get(&yrs::block::ClientID::new(*client)) {
+                self.policy
+                    .insertion_allowed(*client, *end)
+                    .map_err(|why| RoomError::Forbidden(format!("a local client's catch-up refused: {why}")))?;
+            }
         }
-        Ok(())
+        guarded("sync step 2", || self.code.apply(update).map_err(RoomError::from))?;
+        self.persist_update(update);
+        // Ours = everything after `before` for our own ids; every other id counts as fully known.
+        let mine: HashSet<u64> = self.policy.client_ids_of(&self.me).into_iter().collect();
+        let mut known = StateVector::default();
+        for (client, clock) in self.code.doc().transact().state_vector().iter() {
+            let clock = if mine.contains(&client.get()) {
+                before.get(client)
+            } else {
+                *clock
+            };
+            if clock > 0 {
+                known.set_max(*client, clock);
+            }
+        }
+        let own = self.code.doc().transact().encode_state_as_update_v1(&known);
+        let me = self.me.clone();
+        self.log_history(&me, &own);
+        self.bump();
+        Ok(own)
     }
 
     /// Sync step 1 to send on connect.
@@ -534,15 +611,12 @@ impl RoomCore {
             Message::decode_v1(bytes).map_err(|e| RoomError::Rejected(format!("malformed y-sync message: {e}")))
         })?;
         match msg {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => {
-                let diff = self.code.doc().transact().encode_state_as_update_v1(&sv);
-                Ok(SyncOutcome::Reply(
-                    Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1(),
-                ))
-            }
-            Message::Sync(SyncMessage::SyncStep2(u)) | Message::Sync(SyncMessage::Update(u)) => {
-                self.receive_catch_up(sender, &u)?;
-                Ok(SyncOutcome::Applied)
+            Message::Sync(SyncMessage::SyncStep1(sv)) => Ok(SyncOutcome::CatchUp(self.catch_up_for(&sv))),
+            Message::Sync(SyncMessage::SyncStep2(_)) | Message::Sync(SyncMessage::Update(_)) => {
+                Err(RoomError::Forbidden(format!(
+                    "unsigned document content from {} refused: between peers, catch-up is signed (frame kind 6)",
+                    short(sender)
+                )))
             }
             Message::Awareness(update) => {
                 if self.receive_awareness(update)? {
@@ -995,9 +1069,18 @@ mod tests {
         let forced = c.core.edit(&ins("x"), true).unwrap();
         assert!(matches!(a.core.receive_update(&forced), Err(RoomError::Forbidden(_))));
         assert!(matches!(b.core.receive_update(&forced), Err(RoomError::Forbidden(_))));
-        // Nor does it sneak in through catch-up.
+        // Nor does it sneak in through catch-up: signed it is refused the same way, unsigned it
+        // is not even looked at.
+        let sv = yrs::StateVector::default();
+        for u in c.core.catch_up_for(&sv) {
+            assert!(matches!(a.core.receive_update(&u), Err(RoomError::Forbidden(_))));
+        }
         let diff = c.core.code().diff(&a.core.code().state_vector()).unwrap();
-        assert!(a.core.receive_catch_up(c.core.me(), &diff).is_err());
+        let step2 = Message::Sync(SyncMessage::SyncStep2(diff)).encode_v1();
+        assert!(matches!(
+            a.core.receive_ysync(c.core.me(), &step2),
+            Err(RoomError::Forbidden(_))
+        ));
         assert_eq!(a.core.code().text("main.rs"), "");
     }
 
@@ -1013,13 +1096,26 @@ mod tests {
         let late = b.core.edit(&ins("evil "), true).unwrap();
         assert!(a.core.receive_update(&late).is_err());
         assert!(c.core.receive_update(&late).is_err());
-        // A late joiner catching up from the read-only candidate gets the old text only.
-        let diff_old = a.core.code().diff(&c.core.code().state_vector()).unwrap();
-        c.core.receive_catch_up(a.core.me(), &diff_old).unwrap();
-        assert_eq!(c.core.code().text("main.rs"), "ok ");
-        let diff_from_b = b.core.code().diff(&c.core.code().state_vector()).unwrap();
-        assert!(c.core.receive_catch_up(&bk, &diff_from_b).is_err());
-        assert_eq!(c.core.code().text("main.rs"), "ok ");
+        // A late joiner catching up (from anyone) gets the old text: insertions of the read-only
+        // candidate below the frozen clock are still accepted, signed by the candidate.
+        let mut late_joiner = RoomCore::open(SecretKey::generate(), a.core.room.clone(), None, None).unwrap();
+        late_joiner.add_statements(a.core.policy().statements());
+        let sv = late_joiner.code().doc().transact().state_vector();
+        for u in a.core.catch_up_for(&sv) {
+            late_joiner.receive_update(&u).unwrap();
+        }
+        assert_eq!(late_joiner.code().text("main.rs"), "ok ");
+        // What the candidate offers beyond that is refused, whoever forwards it.
+        let mut refused = 0;
+        for u in b.core.catch_up_for(&sv) {
+            match late_joiner.receive_update(&u) {
+                Ok(_) => {}
+                Err(RoomError::Forbidden(_)) => refused += 1,
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert_eq!(refused, 1);
+        assert_eq!(late_joiner.code().text("main.rs"), "ok ");
     }
 
     #[test]
@@ -1196,5 +1292,40 @@ mod tests {
         // The same link opened again (a private window: a new key) no longer admits anyone.
         let err = a.core.policy().check_invite(&invite, now_ms()).unwrap_err();
         assert!(err.to_string().contains("revoked"), "{err}");
+    }
+
+    /// The attack of issue 14 (1): a spectator builds a document under the interviewer's client
+    /// id and offers it as catch-up. Unsigned it is refused; signed by the spectator it carries
+    /// a client id that is not the signer's; "signed by the interviewer" it does not verify.
+    #[test]
+    fn catch_up_under_another_members_client_id_is_refused_by_every_peer() {
+        let (mut a, mut b, mut c) = room3();
+        let victim_id = a.core.code().client_id();
+        let forged_doc = CodeDoc::new(victim_id);
+        let forged = forged_doc.insert("main.rs", 0, "interviewer says: hire").unwrap();
+        let step2 = Message::Sync(SyncMessage::SyncStep2(forged.clone())).encode_v1();
+        let as_spectator = sign_updates(&c.core.key, &c.core.room, vec![forged.clone()]).unwrap();
+        let mut as_interviewer = as_spectator.clone();
+        as_interviewer.author = *a.core.key.public().as_bytes();
+        for peer in [&mut a, &mut b] {
+            assert!(matches!(
+                peer.core.receive_ysync(c.core.me(), &step2),
+                Err(RoomError::Forbidden(_))
+            ));
+            let err = peer.core.receive_update(&as_spectator).unwrap_err();
+            assert!(err.to_string().contains("not theirs"), "{err}");
+            assert!(peer.core.receive_update(&as_interviewer).is_err());
+            assert_eq!(peer.core.code().text("main.rs"), "");
+        }
+        // The candidate's own text still catches up, forwarded by the spectator.
+        let u = b.core.edit(&ins("def f(): pass"), false).unwrap();
+        c.core.receive_update(&u).unwrap();
+        let mut late = RoomCore::open(SecretKey::generate(), a.core.room.clone(), None, None).unwrap();
+        late.add_statements(a.core.policy().statements());
+        let sv = late.code().doc().transact().state_vector();
+        for u in c.core.catch_up_for(&sv) {
+            late.receive_update(&u).unwrap();
+        }
+        assert_eq!(late.code().text("main.rs"), "def f(): pass");
     }
 }

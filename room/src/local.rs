@@ -316,13 +316,10 @@ impl LocalClient {
         let hub = self.room.inner.locals.inner.clone();
         let _applying = Applying::new(&hub, self.id);
         if others {
-            // Forwarded like a peer's catch-up: unsigned, each peer checks the attribution.
-            let before = st.core.code().state_vector();
-            st.core.receive_catch_up(&me, update)?;
-            if let Ok(diff) = st.core.code().diff(&before) {
-                let msg = Message::Sync(SyncMessage::Update(diff)).encode_v1();
-                broadcast(st, &Arc::new(Frame::YSync(msg).encode()?), None);
-            }
+            // Only this peer's own part is signed and sent; the others' text reaches the other
+            // peers signed by its authors.
+            let own = st.core.apply_local_catch_up(update)?;
+            self.room.queue_own(st, own);
         } else {
             st.core.apply_own_update(update)?;
             self.room.queue_own(st, update.to_vec());

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use iroh::endpoint::{presets, Connection, RecvStream, SendStream};
 use iroh::{Endpoint, EndpointAddr, RelayConfig, RelayMap, RelayMode, RelayUrl, SecretKey, TransportAddr};
 use tandem_shared::invite::{Invite, PeerAddr, RoomRef, SignedStatement, StatementBody};
-use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, RecordSync, ALPN};
+use tandem_shared::protocol::{Control, ErrorCode, Frame, Hello, RecordSync, SignedUpdate, ALPN};
 use tandem_shared::room::{Presence, Role, SessionRecord};
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
@@ -491,8 +491,8 @@ impl Room {
                 // Signing is pure CPU: done outside the room's lock.
                 let (frames, _unsent) = crate::core::sign_frames(&self.inner.node.key, &self.inner.room, &updates);
                 let mut st = lock(&self.inner.state);
-                for (signature, bytes) in frames {
-                    st.core.remember_own(signature);
+                for (signed, bytes) in frames {
+                    st.core.log_own(signed);
                     broadcast(&mut st, &Arc::new(bytes), None);
                 }
             }
@@ -1085,25 +1085,26 @@ impl Room {
                     broadcast_except(st, &bytes, &skip);
                 }
             }
-            Frame::YSync(bytes) => {
-                let before = st.core.code().doc().transact_state_vector();
-                match st.core.receive_ysync(remote, &bytes)? {
-                    SyncOutcome::Reply(msg) => send_to(st, link_id, Frame::YSync(msg)),
-                    SyncOutcome::ForwardAwareness => {
-                        broadcast(st, &Arc::new(Frame::YSync(bytes).encode()?), Some(link_id))
+            Frame::YSync(bytes) => match st.core.receive_ysync(remote, &bytes)? {
+                SyncOutcome::Reply(msg) => send_to(st, link_id, Frame::YSync(msg)),
+                SyncOutcome::CatchUp(updates) => {
+                    for frame in catch_up_frames(updates) {
+                        send_to(st, link_id, frame);
                     }
-                    SyncOutcome::Applied => {
-                        // Pass catch-up content on to peers that may not be connected to its
-                        // source (they check attribution themselves).
-                        let after = st.core.code().doc().transact_state_vector();
-                        if after != before {
-                            if let Ok(diff) = st.core.code().diff(&before) {
-                                let msg = yrs_update_message(diff);
-                                broadcast(st, &Arc::new(Frame::YSync(msg).encode()?), Some(link_id));
-                            }
-                        }
+                }
+                SyncOutcome::ForwardAwareness => broadcast(st, &Arc::new(Frame::YSync(bytes).encode()?), Some(link_id)),
+                SyncOutcome::Nothing => {}
+            },
+            Frame::CatchUp(updates) => {
+                // Each is checked on its own; a refused one does not stop the others.
+                let mut first_error = None;
+                for u in &updates {
+                    if let Err(e) = st.core.receive_update(u) {
+                        first_error.get_or_insert(e);
                     }
-                    SyncOutcome::Nothing => {}
+                }
+                if let Some(e) = first_error {
+                    return Err(e);
                 }
             }
             Frame::Record(sync) => {
@@ -1230,21 +1231,26 @@ fn dump_received(frame: &Frame) {
 #[cfg(not(debug_assertions))]
 fn dump_received(_: &Frame) {}
 
-fn yrs_update_message(update: Vec<u8>) -> Vec<u8> {
-    use yrs::updates::encoder::Encode;
-    yrs::sync::Message::Sync(yrs::sync::SyncMessage::Update(update)).encode_v1()
-}
-
-trait StateVectorOf {
-    fn transact_state_vector(&self) -> Vec<u8>;
-}
-
-impl StateVectorOf for yrs::Doc {
-    fn transact_state_vector(&self) -> Vec<u8> {
-        use yrs::updates::encoder::Encode;
-        use yrs::{ReadTxn, Transact};
-        self.transact().state_vector().encode_v1()
+/// Packs signed updates into catch-up frames of at most half the frame limit each (an update
+/// too large for one frame went out as its own live frame and is offered alone).
+fn catch_up_frames(updates: Vec<SignedUpdate>) -> Vec<Frame> {
+    const BUDGET: usize = tandem_shared::protocol::MAX_FRAME_LEN as usize / 2;
+    let mut frames = Vec::new();
+    let mut batch = Vec::new();
+    let mut size = 0;
+    for u in updates {
+        let len = u.update.len() + SignedUpdate::CATCH_UP_OVERHEAD;
+        if !batch.is_empty() && size + len > BUDGET {
+            frames.push(Frame::CatchUp(std::mem::take(&mut batch)));
+            size = 0;
+        }
+        size += len;
+        batch.push(u);
     }
+    if !batch.is_empty() {
+        frames.push(Frame::CatchUp(batch));
+    }
+    frames
 }
 
 fn add_known(st: &mut State, addr: PeerAddr, explicit: bool) {

@@ -7,6 +7,7 @@
 
 use tandem_shared::interview::{AwayEvent, HistoryUpdate};
 use tandem_shared::invite::{PeerAddr, RoomRef, SignedStatement};
+use tandem_shared::protocol::SignedUpdate;
 
 use crate::RoomError;
 
@@ -22,6 +23,8 @@ const PRIVATE: &[u8] = b"private";
 const HISTORY_PREFIX: &[u8] = b"h:";
 /// Focus changes of members (for the replay's absence flags).
 const AWAY_PREFIX: &[u8] = b"a:";
+/// The signed log (what catch-up sends): `g:` ++ id → author (32) ++ signature (64) ++ update.
+const SIGNED_PREFIX: &[u8] = b"g:";
 /// Signatures of session-record changes: `s:` ++ change hash → signature (64 bytes).
 const RECORD_SIG_PREFIX: &[u8] = b"s:";
 
@@ -50,6 +53,8 @@ pub struct Loaded {
     pub away: Vec<AwayEvent>,
     /// Session-record change hash → its author's signature.
     pub record_signatures: Vec<([u8; 32], [u8; 64])>,
+    /// Every signed update applied, in order.
+    pub signed_log: Vec<SignedUpdate>,
 }
 
 impl Store {
@@ -143,7 +148,20 @@ impl RoomStore {
                 _ => tracing::warn!("skipping a malformed session-record signature"),
             }
         }
+        let mut signed_log = Vec::new();
+        for kv in self.tree.scan_prefix(SIGNED_PREFIX) {
+            let (_, v) = kv?;
+            match (v.get(..32), v.get(32..96)) {
+                (Some(a), Some(s)) => signed_log.push(SignedUpdate {
+                    author: a.try_into().unwrap_or([0; 32]),
+                    signature: s.try_into().unwrap_or([0; 64]),
+                    update: v[96..].to_vec(),
+                }),
+                _ => tracing::warn!("skipping a malformed signed update"),
+            }
+        }
         Ok(Loaded {
+            signed_log,
             record_signatures,
             room,
             updates,
@@ -174,6 +192,19 @@ impl RoomStore {
         }
         batch.insert(SNAPSHOT, snapshot);
         self.tree.apply_batch(batch)?;
+        Ok(())
+    }
+
+    /// Appends a signed update to the log catch-up is answered from (kept across compactions).
+    pub fn append_signed(&self, u: &SignedUpdate) -> Result<(), RoomError> {
+        let n = self.db.generate_id()?;
+        let mut key = SIGNED_PREFIX.to_vec();
+        key.extend_from_slice(&n.to_be_bytes());
+        let mut value = Vec::with_capacity(96 + u.update.len());
+        value.extend_from_slice(&u.author);
+        value.extend_from_slice(&u.signature);
+        value.extend_from_slice(&u.update);
+        self.tree.insert(key, value)?;
         Ok(())
     }
 

@@ -12,6 +12,9 @@
 //!                      changes (each signed by its actor's key; see [`RecordSync::encode`])
 //! kind 5  = private:   an automerge sync message for the interviewers' private record (notes,
 //!                      scorecards); sent only between two interviewers, refused from anyone else
+//! kind 6  = catch-up:  signed updates from the sender's log, `count:u32` then each as
+//!                      `len:u32 author:32 signature:64 update` — the answer to a sync step 1
+//!                      (content the asker may lack), each checked like a live update, not forwarded
 //! ```
 //!
 //! Frames longer than [`MAX_FRAME_LEN`] are refused before reading them, a frame with another
@@ -37,6 +40,7 @@ pub const KIND_YSYNC: u8 = 2;
 pub const KIND_UPDATE: u8 = 3;
 pub const KIND_RECORD: u8 = 4;
 pub const KIND_PRIVATE: u8 = 5;
+pub const KIND_CATCH_UP: u8 = 6;
 
 /// Why a frame was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -77,6 +81,58 @@ pub struct SignedUpdate {
 }
 
 impl SignedUpdate {
+    /// Bytes a signed update adds to a catch-up frame besides the update itself.
+    pub const CATCH_UP_OVERHEAD: usize = 4 + 32 + 64;
+
+    /// `count:u32` then `len:u32 author:32 signature:64 update` each; counts are checked against
+    /// the bytes that remain before anything is allocated.
+    fn decode_many(payload: &[u8]) -> Result<Vec<Self>, ProtocolError> {
+        let bad = |detail: String| ProtocolError::Malformed {
+            what: "catch-up",
+            detail,
+        };
+        let mut r = Reader(payload);
+        let count = u32::from_be_bytes(r.take::<4>().ok_or_else(|| bad("no count".into()))?) as usize;
+        if count > r.0.len() / Self::CATCH_UP_OVERHEAD {
+            return Err(bad(format!("{count} updates do not fit in {} bytes", r.0.len())));
+        }
+        let mut out = Vec::with_capacity(count);
+        for _ in 0..count {
+            let len = u32::from_be_bytes(r.take::<4>().ok_or_else(|| bad("truncated length".into()))?) as usize;
+            let author = r.take::<32>().ok_or_else(|| bad("truncated author".into()))?;
+            let signature = r.take::<64>().ok_or_else(|| bad("truncated signature".into()))?;
+            let update = r.bytes(len).ok_or_else(|| bad("truncated update".into()))?.to_vec();
+            out.push(SignedUpdate {
+                author,
+                signature,
+                update,
+            });
+        }
+        if !r.0.is_empty() {
+            return Err(bad(format!("{} bytes after the last update", r.0.len())));
+        }
+        Ok(out)
+    }
+
+    /// `author:32 signature:64 update`.
+    fn decode(payload: &[u8]) -> Result<Self, ProtocolError> {
+        if payload.len() < 96 {
+            return Err(ProtocolError::Malformed {
+                what: "update",
+                detail: format!("{} bytes is shorter than key and signature", payload.len()),
+            });
+        }
+        let mut author = [0u8; 32];
+        author.copy_from_slice(&payload[..32]);
+        let mut signature = [0u8; 64];
+        signature.copy_from_slice(&payload[32..96]);
+        Ok(SignedUpdate {
+            author,
+            signature,
+            update: payload[96..].to_vec(),
+        })
+    }
+
     /// The exact bytes the author signs: a domain tag, the room id and the update.
     pub fn signing_bytes(room: &RoomRef, update: &[u8]) -> Vec<u8> {
         let mut out = Vec::with_capacity(update.len() + 64);
@@ -241,6 +297,8 @@ pub enum Frame {
     Update(SignedUpdate),
     /// Session-record sync with signed changes.
     Record(RecordSync),
+    /// Signed updates from the sender's log, answering a sync step 1 (not forwarded further).
+    CatchUp(Vec<SignedUpdate>),
     /// automerge sync message bytes of the interviewers' private record (interviewer to
     /// interviewer only).
     Private(Vec<u8>),
@@ -276,6 +334,16 @@ impl Frame {
                 out.extend_from_slice(&u.author);
                 out.extend_from_slice(&u.signature);
                 out.extend_from_slice(&u.update);
+            }
+            Frame::CatchUp(updates) => {
+                out.push(KIND_CATCH_UP);
+                out.extend_from_slice(&(updates.len() as u32).to_be_bytes());
+                for u in updates {
+                    out.extend_from_slice(&(u.update.len() as u32).to_be_bytes());
+                    out.extend_from_slice(&u.author);
+                    out.extend_from_slice(&u.signature);
+                    out.extend_from_slice(&u.update);
+                }
             }
             Frame::Record(r) => {
                 out.push(KIND_RECORD);
@@ -325,23 +393,8 @@ impl Frame {
                     detail: e.to_string(),
                 }),
             KIND_YSYNC => Ok(Frame::YSync(payload.to_vec())),
-            KIND_UPDATE => {
-                if payload.len() < 96 {
-                    return Err(ProtocolError::Malformed {
-                        what: "update",
-                        detail: format!("{} bytes is shorter than key and signature", payload.len()),
-                    });
-                }
-                let mut author = [0u8; 32];
-                author.copy_from_slice(&payload[..32]);
-                let mut signature = [0u8; 64];
-                signature.copy_from_slice(&payload[32..96]);
-                Ok(Frame::Update(SignedUpdate {
-                    author,
-                    signature,
-                    update: payload[96..].to_vec(),
-                }))
-            }
+            KIND_UPDATE => SignedUpdate::decode(payload).map(Frame::Update),
+            KIND_CATCH_UP => SignedUpdate::decode_many(payload).map(Frame::CatchUp),
             KIND_RECORD => RecordSync::decode(payload).map(Frame::Record),
             KIND_PRIVATE => Ok(Frame::Private(payload.to_vec())),
             other => Err(ProtocolError::UnknownKind(other)),
@@ -371,6 +424,19 @@ mod tests {
             }],
         }));
         round_trip(Frame::Record(RecordSync::default()));
+        round_trip(Frame::CatchUp(vec![
+            SignedUpdate {
+                author: [8; 32],
+                signature: [6; 64],
+                update: vec![0, 0],
+            },
+            SignedUpdate {
+                author: [1; 32],
+                signature: [2; 64],
+                update: vec![],
+            },
+        ]));
+        round_trip(Frame::CatchUp(vec![]));
         round_trip(Frame::Update(SignedUpdate {
             author: [7; 32],
             signature: [9; 64],

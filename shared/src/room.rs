@@ -195,30 +195,6 @@ pub fn summarize_update(update: &[u8]) -> Result<UpdateSummary, RoomModelError> 
     })
 }
 
-/// Returns `update` without its delete set.
-///
-/// Why: a deletion in Yjs names only the deleted item, not who deleted it, so deletions relayed
-/// in catch-up by a peer without edit rights cannot be attributed; they are dropped and arrive
-/// later from a peer who may edit. The v1 encoding is `structs ++ delete set`, so the structs are
-/// the re-encoded update minus the re-encoded delete set, followed by an empty delete set.
-pub fn strip_deletes(update: &[u8]) -> Result<Vec<u8>, RoomModelError> {
-    let u = Update::decode_v1(update).map_err(|e| RoomModelError::MalformedUpdate(e.to_string()))?;
-    if u.delete_set().is_empty() {
-        return Ok(update.to_vec());
-    }
-    let full = u.encode_v1();
-    let ds = u.delete_set().encode_v1();
-    let Some(structs_len) = full.len().checked_sub(ds.len()) else {
-        return Err(RoomModelError::MalformedUpdate("delete set longer than update".into()));
-    };
-    if full[structs_len..] != ds[..] {
-        return Err(RoomModelError::MalformedUpdate("unexpected update layout".into()));
-    }
-    let mut out = full[..structs_len].to_vec();
-    out.push(0); // an empty delete set: zero clients
-    Ok(out)
-}
-
 /// A participant's role in a room.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "snake_case")]
@@ -598,28 +574,6 @@ mod tests {
         let s = summarize_update(&del).unwrap();
         assert!(s.clients.is_empty());
         assert!(s.has_deletes);
-    }
-
-    #[test]
-    fn stripping_deletes_keeps_insertions() {
-        let a = CodeDoc::new(7);
-        let b = CodeDoc::new(8);
-        b.apply(&a.insert("f", 0, "hello").unwrap()).unwrap();
-        // One transaction that both deletes and inserts: the deletion is in the delete set.
-        let mixed = {
-            let t = a.doc().get_or_insert_text("file:f");
-            let mut txn = a.doc().transact_mut();
-            t.remove_range(&mut txn, 0, 1);
-            t.insert(&mut txn, 0, "J");
-            txn.encode_update_v1()
-        };
-        let stripped = strip_deletes(&mixed).unwrap();
-        assert!(!summarize_update(&stripped).unwrap().has_deletes);
-        b.apply(&stripped).unwrap();
-        // "J" was typed right after the (now deleted) "h", so without the deletion it follows it.
-        assert_eq!(b.text("f"), "hJello");
-        b.apply(&mixed).unwrap();
-        assert_eq!(b.text("f"), "Jello");
     }
 
     #[test]
