@@ -169,6 +169,10 @@ pub struct RoomCore {
     away_now: std::collections::HashMap<String, bool>,
     /// Signatures of session-record changes by change hash (see [`RoomCore::receive_record`]).
     record_sigs: HashMap<automerge::ChangeHash, [u8; 64]>,
+    /// This peer's own join while its policy cannot evaluate it yet (the invite's issuer is an
+    /// interviewer it has not heard of): sent in every hello until the admitting peer's
+    /// statements make it count.
+    pending_join: Option<SignedStatement>,
     /// Every signed update this peer made or accepted, in the order applied: the only content
     /// catch-up sends, so every byte a late joiner applies carries its author's signature.
     signed_log: Vec<Logged>,
@@ -258,6 +262,7 @@ impl RoomCore {
             away_now: Default::default(),
             record_sigs,
             signed_log,
+            pending_join: None,
         };
         crate::interview::init_record(&mut core);
         if let Some(s) = &core.store {
@@ -318,6 +323,28 @@ impl RoomCore {
                 body,
             },
         )
+    }
+
+    /// Signs this peer's join with `invite` and keeps it until the policy holds it (see
+    /// `pending_join`).
+    pub fn join_with(&mut self, invite: &Invite) {
+        let join = self.sign(StatementBody::Join { invite: invite.clone() });
+        self.add_statements(vec![join.clone()]);
+        if !self.policy.contains(&join) {
+            self.pending_join = Some(join);
+        }
+    }
+
+    /// What a hello carries: every statement known, and this peer's join if still pending.
+    pub fn hello_statements(&mut self) -> Vec<SignedStatement> {
+        let mut out = self.policy.statements();
+        if let Some(join) = self.pending_join.take() {
+            if !self.policy.contains(&join) && !self.policy.is_member(&self.me) {
+                out.push(join.clone());
+                self.pending_join = Some(join);
+            }
+        }
+        out
     }
 
     /// Adds statements (verified); returns the new ones (to forward) and the refused ones.

@@ -199,10 +199,7 @@ impl Node {
         let room = self.open(invite.body.room.clone())?;
         let already = room.with_core(|c| c.policy().is_member(c.me()));
         if !already {
-            room.with_core(|c| {
-                let join = c.sign(StatementBody::Join { invite: invite.clone() });
-                c.add_statements(vec![join]);
-            });
+            room.with_core(|c| c.join_with(invite));
         }
         room.add_known(invite.body.peer.clone(), true);
         room.wait_admitted(timeout).await?;
@@ -871,7 +868,7 @@ impl Room {
     }
 
     fn hello(&self) -> Frame {
-        let statements = self.with_core(|c| c.policy().statements());
+        let statements = self.with_core(|c| c.hello_statements());
         Frame::Control(Control::Hello(Hello {
             room: self.inner.room.clone(),
             statements,
