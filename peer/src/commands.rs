@@ -122,6 +122,8 @@ enum Cmd {
     },
     Presence,
     Peers,
+    /// The addresses the peer remembers and dials.
+    Known,
     Members,
     Status,
     WaitText {
@@ -339,6 +341,7 @@ pub async fn execute(ctx: &mut Ctx<'_>, line: &str) -> Result<Outcome> {
             ok(json!({ "presence": list }))
         }
         Cmd::Peers => ok(json!({ "peers": room.peers() })),
+        Cmd::Known => ok(json!({ "known": room.known_peers() })),
         Cmd::Members => {
             let list: Vec<Value> = room
                 .members()

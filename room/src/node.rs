@@ -404,6 +404,8 @@ pub(crate) struct State {
     outbox: Vec<Vec<u8>>,
     /// [`Room::close`] was called (local clients then end).
     closed: bool,
+    /// Our relay's URL: the only relay a gossiped address may name (see [`add_known`]).
+    relay: Option<String>,
 }
 
 pub(crate) struct RoomInner {
@@ -437,6 +439,7 @@ pub struct PeerInfo {
 impl Room {
     fn new(node: Arc<NodeInner>, core: RoomCore) -> Room {
         let room = core.room().clone();
+        let relay = node.relay.as_ref().map(|r| r.to_string());
         let (changed, _) = watch::channel(0);
         Room {
             inner: Arc::new(RoomInner {
@@ -451,6 +454,7 @@ impl Room {
                     refused: 0,
                     outbox: Vec::new(),
                     closed: false,
+                    relay,
                 }),
                 locals: crate::local::LocalHub::default(),
                 changed,
@@ -606,6 +610,14 @@ impl Room {
                 }
             })
             .collect()
+    }
+
+    /// The addresses this peer remembers and dials (for diagnostics and tests).
+    pub fn known_peers(&self) -> Vec<PeerAddr> {
+        let st = lock(&self.inner.state);
+        let mut out: Vec<PeerAddr> = st.known.values().map(|k| k.addr.clone()).collect();
+        out.sort_by(|a, b| a.id.cmp(&b.id));
+        out
     }
 
     pub fn is_online(&self) -> bool {
@@ -1250,16 +1262,47 @@ fn catch_up_frames(updates: Vec<SignedUpdate>) -> Vec<Frame> {
     frames
 }
 
-fn add_known(st: &mut State, addr: PeerAddr, explicit: bool) {
+/// Peers this peer remembers and dials, at most (members of the room, so this is never reached
+/// in practice; it bounds what gossip can make us keep).
+const MAX_KNOWN_PEERS: usize = 256;
+
+/// Remembers how to reach a peer. An `explicit` address (an invite's peer, one given by the
+/// user) is taken as it is. A gossiped one only for a member of the room, never beyond
+/// [`MAX_KNOWN_PEERS`], and with a relay only if it is ours or an explicit address's: a modified
+/// peer cannot make us dial its own relay (which would learn our IP address) or fill memory.
+fn add_known(st: &mut State, mut addr: PeerAddr, explicit: bool) {
     if addr.id == st.core.me() || parse_key(&addr.id).is_err() {
+        return;
+    }
+    if !explicit {
+        if !st.core.policy().is_member(&addr.id) {
+            return;
+        }
+        let trusted = |r: &String| {
+            st.relay.as_ref() == Some(r)
+                || st
+                    .known
+                    .values()
+                    .any(|k| k.explicit && k.addr.relay.as_ref() == Some(r))
+        };
+        if addr.relay.as_ref().is_some_and(|r| !trusted(r)) {
+            tracing::debug!(
+                peer = short(&addr.id),
+                "ignoring a gossiped relay that is not the room's"
+            );
+            addr.relay = None;
+        }
+    }
+    if !st.known.contains_key(&addr.id) && st.known.len() >= MAX_KNOWN_PEERS {
         return;
     }
     match st.known.get_mut(&addr.id) {
         Some(k) => {
-            k.explicit |= explicit;
-            if addr.relay.is_some() || !addr.addrs.is_empty() {
+            // Gossip never replaces an address the user or an invite gave.
+            if (explicit || !k.explicit) && (addr.relay.is_some() || !addr.addrs.is_empty()) {
                 k.addr = addr;
             }
+            k.explicit |= explicit;
         }
         None => {
             st.known.insert(

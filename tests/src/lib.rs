@@ -4,4 +4,5 @@
 
 pub mod bench;
 pub mod harness;
+pub mod hostile;
 pub mod traces;
