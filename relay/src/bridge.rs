@@ -218,9 +218,10 @@ async fn serve_inner(ws: WebSocket, req: Request, sessions: Arc<Sessions>) {
         let reason = format!("the invite expired at {} (unix seconds)", invite.body.expires_at);
         return refuse(ws, CLOSE_INVALID_INVITE, &reason).await;
     }
-    let (member, node) = match sessions.acquire(&key, &req.room_id).await {
+    let trusted = sessions.vouched(&req.room_id, &invite.body.issuer);
+    let (member, node) = match sessions.acquire(&key, &req.room_id, trusted).await {
         Ok(x) => x,
-        Err(e @ (AcquireError::RelayFull(_) | AcquireError::RoomFull(_))) => {
+        Err(e @ (AcquireError::RelayFull(_) | AcquireError::RoomFull(_) | AcquireError::WaitingFull(_))) => {
             tracing::info!(room = %req.room_id, "{e}");
             metrics::BRIDGE_REFUSED.fetch_add(1, Ordering::Relaxed);
             return close(ws, CLOSE_TRY_AGAIN, &e.to_string()).await;
@@ -230,9 +231,21 @@ async fn serve_inner(ws: WebSocket, req: Request, sessions: Arc<Sessions>) {
             return close(ws, CLOSE_TRY_AGAIN, "the relay could not start a room peer; retrying").await;
         }
     };
-    match join(&node, &invite).await {
+    // The session peer dials the invite's peer through this relay only: an invite names any
+    // relay its maker likes, and dialling it would tell that relay this one's address.
+    let mut peer = invite.body.peer.clone();
+    if peer.relay.as_deref().map(|r| r.trim_end_matches('/')) != Some(sessions.relay_url().trim_end_matches('/')) {
+        peer.relay = Some(sessions.relay_url().to_string());
+    }
+    match join(&node, &invite, &peer).await {
         Ok(room) => {
-            let peer = invite.body.peer.clone();
+            let interviewers = room
+                .members()
+                .into_iter()
+                .filter(|m| m.is_admin())
+                .map(|m| m.key)
+                .collect();
+            sessions.admitted(&member, &req.room_id, interviewers).await;
             pump(ws, room, &member, peer, &req.origin).await;
         }
         Err((code, reason)) => {
@@ -254,7 +267,7 @@ async fn refuse(ws: WebSocket, code: u16, reason: &str) {
 
 /// The session's room: already open (a reload, a second tab), reopened from disk (a member
 /// since an earlier visit, whose invite may have expired since), or joined with the invite.
-async fn join(node: &Node, invite: &Invite) -> Result<Room, (u16, String)> {
+async fn join(node: &Node, invite: &Invite, peer: &PeerAddr) -> Result<Room, (u16, String)> {
     let id = &invite.body.room.id;
     let refusal = |e: RoomError| {
         let msg = e.to_string();
@@ -285,12 +298,12 @@ async fn join(node: &Node, invite: &Invite) -> Result<Room, (u16, String)> {
             return Err((CLOSE_REVOKED, "you were revoked from this room".into()));
         }
         if member {
-            room.add_known(invite.body.peer.clone(), true);
+            room.add_known(peer.clone(), true);
             room.wait_admitted(JOIN_TIMEOUT).await.map_err(refusal)?;
             return Ok(room);
         }
     }
-    node.join(invite, JOIN_TIMEOUT).await.map_err(refusal)
+    node.join_via(invite, peer.clone(), JOIN_TIMEOUT).await.map_err(refusal)
 }
 
 /// Frames both ways until either side ends.

@@ -20,6 +20,7 @@ pub mod access;
 pub mod admin;
 pub mod bridge;
 pub mod metrics;
+pub mod rate;
 pub mod record;
 pub mod runs;
 pub mod self_signed;
@@ -98,6 +99,12 @@ struct Args {
     /// Most browser sessions one room may have on this relay at once.
     #[arg(long, default_value_t = 64)]
     max_web_sessions_per_room: usize,
+    /// Most browser sessions whose member no room peer has admitted yet (strangers' invites).
+    #[arg(long, default_value_t = 16)]
+    max_web_sessions_unadmitted: usize,
+    /// New browser sockets one IP address may open per minute (beyond: HTTP 429).
+    #[arg(long, default_value_t = 60)]
+    web_sockets_per_minute_per_ip: u32,
     /// Days after which a browser member's directory under --web-data is deleted when unused.
     #[arg(long, default_value_t = 30)]
     web_data_keep_days: u64,
@@ -256,6 +263,8 @@ async fn run() -> Result<()> {
     let limits = sessions::Limits {
         total: args.max_web_sessions,
         per_room: args.max_web_sessions_per_room,
+        unadmitted: args.max_web_sessions_unadmitted,
+        sockets_per_minute_per_ip: args.web_sockets_per_minute_per_ip,
     };
     let sessions = sessions::Sessions::new(web_data, relay_url.clone(), acl.a_token(), acl.clone(), limits)?;
     let keep = std::time::Duration::from_secs(args.web_data_keep_days.saturating_mul(24 * 3600));

@@ -38,11 +38,19 @@ use crate::access::Acl;
 /// How long a session's node outlives its last socket.
 pub const GRACE: Duration = Duration::from_secs(20);
 
-/// Caps on the session nodes (`tandem-relay --max-web-sessions`, `--max-web-sessions-per-room`).
+/// Caps on the session nodes (`tandem-relay --max-web-sessions`, `--max-web-sessions-per-room`,
+/// `--max-web-sessions-unadmitted`, `--web-sockets-per-minute-per-ip`).
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub total: usize,
     pub per_room: usize,
+    /// Sessions whose member no room peer has admitted yet. Anyone can make an invite that
+    /// verifies (for a room of their own), so until a real peer admits the member a session is
+    /// a stranger's: these get a small pool of their own and cannot crowd out real members.
+    pub unadmitted: usize,
+    /// New sockets one IP address may open per minute (a burst of as many, then one every
+    /// 60/n seconds).
+    pub sockets_per_minute_per_ip: u32,
 }
 
 impl Default for Limits {
@@ -50,6 +58,8 @@ impl Default for Limits {
         Limits {
             total: 256,
             per_room: 64,
+            unadmitted: 16,
+            sockets_per_minute_per_ip: 60,
         }
     }
 }
@@ -65,6 +75,8 @@ pub enum AcquireError {
     RelayFull(usize),
     #[error("this room already has {0} browser sessions on this relay, its limit; try again later")]
     RoomFull(usize),
+    #[error("{0} browser sessions are already waiting to be admitted to their rooms; try again later")]
+    WaitingFull(usize),
     #[error("starting the session's room peer: {0:#}")]
     Start(anyhow::Error),
 }
@@ -101,6 +113,8 @@ struct Entry {
     room: String,
     users: usize,
     generation: u64,
+    /// A room peer admitted this member (see [`Limits::unadmitted`]).
+    admitted: bool,
 }
 
 /// The running session nodes, by member key.
@@ -113,7 +127,14 @@ pub struct Sessions {
     active: Mutex<HashMap<String, Entry>>,
     next_generation: std::sync::atomic::AtomicU64,
     limits: Limits,
+    sockets: std::sync::Mutex<crate::rate::PerIp>,
+    /// `(room id, interviewer key)` pairs seen in rooms whose members this relay has admitted:
+    /// invites they issue are trusted enough to skip the strangers' pool.
+    vouched: std::sync::Mutex<std::collections::HashSet<(String, String)>>,
 }
+
+/// Vouched-for issuers remembered at most (then the set starts again).
+const MAX_VOUCHED: usize = 100_000;
 
 impl Sessions {
     /// `dir` holds the relay's bridge secret and one directory per stable member.
@@ -134,8 +155,44 @@ impl Sessions {
             acl,
             active: Mutex::new(HashMap::new()),
             next_generation: Default::default(),
+            sockets: std::sync::Mutex::new(crate::rate::PerIp::new(limits.sockets_per_minute_per_ip)),
+            vouched: Default::default(),
             limits,
         }))
+    }
+
+    /// May `ip` open another socket now? (The per-IP rate limit on new sockets.)
+    pub fn allow_socket(&self, ip: std::net::IpAddr) -> Result<(), Duration> {
+        self.sockets
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .allow(ip, std::time::Instant::now())
+    }
+
+    /// A room peer admitted member `id` to `room`, whose interviewers are `interviewers`: its
+    /// session leaves the pool of strangers, and their invites for that room skip it from now on.
+    pub async fn admitted(&self, id: &str, room: &str, interviewers: Vec<String>) {
+        if let Some(e) = self.active.lock().await.get_mut(id) {
+            e.admitted = true;
+        }
+        let mut v = self.vouched.lock().unwrap_or_else(|e| e.into_inner());
+        if v.len() > MAX_VOUCHED {
+            v.clear();
+        }
+        v.extend(interviewers.into_iter().map(|k| (room.to_string(), k)));
+    }
+
+    /// Did an interviewer this relay has seen admitted in `room` issue the invite?
+    pub fn vouched(&self, room: &str, issuer: &str) -> bool {
+        self.vouched
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .contains(&(room.to_string(), issuer.to_string()))
+    }
+
+    /// This relay's URL, the only relay a session peer dials.
+    pub fn relay_url(&self) -> &str {
+        &self.relay_url
     }
 
     pub fn secret(&self) -> &[u8; 32] {
@@ -150,7 +207,14 @@ impl Sessions {
 
     /// The node for `key` (a member of `room`), started if needed and within the limits. Pair
     /// every successful call with [`Sessions::release`].
-    pub async fn acquire(self: &Arc<Self>, key: &SessionKey, room: &str) -> Result<(String, Arc<Node>), AcquireError> {
+    /// `trusted`: the invite comes from an interviewer this relay has seen admitted in the room
+    /// (else a newcomer waits in the small pool of [`Limits::unadmitted`]).
+    pub async fn acquire(
+        self: &Arc<Self>,
+        key: &SessionKey,
+        room: &str,
+        trusted: bool,
+    ) -> Result<(String, Arc<Node>), AcquireError> {
         let id = tandem_shared::invite::to_hex(key.key.public().as_bytes());
         let mut active = self.active.lock().await;
         if let Some(e) = active.get_mut(&id) {
@@ -164,6 +228,11 @@ impl Sessions {
         if active.values().filter(|e| e.room == room).count() >= self.limits.per_room {
             return Err(AcquireError::RoomFull(self.limits.per_room));
         }
+        // A member with state on disk was admitted on an earlier visit.
+        let admitted = self.known(key);
+        if !admitted && !trusted && active.values().filter(|e| !e.admitted).count() >= self.limits.unadmitted {
+            return Err(AcquireError::WaitingFull(self.limits.unadmitted));
+        }
         let node = self.start_node(key, &id).await.map_err(AcquireError::Start)?;
         active.insert(
             id.clone(),
@@ -172,6 +241,7 @@ impl Sessions {
                 room: room.to_string(),
                 users: 1,
                 generation: self.next_generation.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+                admitted,
             },
         );
         crate::metrics::BRIDGE_NODES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -226,9 +296,16 @@ impl Sessions {
 
     async fn stop(&self, e: Entry) {
         crate::metrics::BRIDGE_NODES.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        let dir = self.dir.join("members").join(e.node.id());
         match Arc::try_unwrap(e.node) {
             Ok(node) => node.shutdown().await,
             Err(node) => drop(node), // still borrowed by a closing socket; its Drop closes the rooms
+        }
+        // Nothing of a member no room admitted is kept (a stranger's invite costs no disk).
+        if !e.admitted {
+            if let Err(err) = std::fs::remove_dir_all(&dir) {
+                tracing::debug!(error = %err, "removing a never-admitted session's directory");
+            }
         }
     }
 

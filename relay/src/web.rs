@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, Path, Query, State, WebSocketUpgrade};
 use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -56,9 +56,19 @@ async fn yjs(
     State(s): State<AppState>,
     Path(room): Path<String>,
     Query(q): Query<std::collections::HashMap<String, String>>,
+    ConnectInfo(Remote(peer)): ConnectInfo<Remote>,
     headers: HeaderMap,
     upgrade: WebSocketUpgrade,
-) -> impl IntoResponse {
+) -> Response {
+    if let Err(wait) = s.sessions.allow_socket(peer.ip()) {
+        let secs = wait.as_secs().max(1).to_string();
+        return (
+            axum::http::StatusCode::TOO_MANY_REQUESTS,
+            [(axum::http::header::RETRY_AFTER, secs)],
+            "too many new connections from this address; try again later",
+        )
+            .into_response();
+    }
     let origin = s.public_url.clone().unwrap_or_else(|| {
         let host = headers
             .get("x-forwarded-host")
@@ -82,6 +92,23 @@ async fn yjs(
         .max_message_size(bridge::MAX_WIRE_MESSAGE)
         .max_frame_size(bridge::MAX_WIRE_MESSAGE)
         .on_upgrade(move |ws| bridge::serve(ws, req, sessions))
+        .into_response()
+}
+
+/// The address a web connection came from (for the per-IP limit on new sockets).
+#[derive(Clone, Copy, Debug)]
+struct Remote(SocketAddr);
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, Handed>> for Remote {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, Handed>) -> Self {
+        Remote(*stream.remote_addr())
+    }
+}
+
+impl axum::extract::connect_info::Connected<axum::serve::IncomingStream<'_, TcpListener>> for Remote {
+    fn connect_info(stream: axum::serve::IncomingStream<'_, TcpListener>) -> Self {
+        Remote(*stream.remote_addr())
+    }
 }
 
 /// Connections handed to axum by the front router.
@@ -138,7 +165,11 @@ pub async fn serve_front(
     let (tx, rx) = mpsc::channel(256);
     let router = app(ui, sessions, public_url);
     let web = tokio::spawn(async move {
-        let _ = axum::serve(Handed(rx, local), router).await;
+        let _ = axum::serve(
+            Handed(rx, local),
+            router.into_make_service_with_connect_info::<Remote>(),
+        )
+        .await;
     });
     loop {
         let (stream, peer) = match listener.accept().await {
@@ -177,7 +208,11 @@ async fn splice(mut client: TcpStream, to: SocketAddr) {
 
 /// Serves only the web app on its own address (used with TLS, where iroh keeps the HTTPS port).
 pub async fn serve_web_only(listener: TcpListener, ui: Arc<Ui>, sessions: Arc<Sessions>, public_url: Option<String>) {
-    let _ = axum::serve(listener, app(ui, sessions, public_url)).await;
+    let _ = axum::serve(
+        listener,
+        app(ui, sessions, public_url).into_make_service_with_connect_info::<Remote>(),
+    )
+    .await;
 }
 
 #[cfg(test)]

@@ -189,6 +189,12 @@ impl Node {
     /// Joins a room with an invite: verifies it locally (clear error for a forged or expired
     /// invite), records a signed join, dials the invite's peer and waits to be admitted.
     pub async fn join(&self, invite: &Invite, timeout: Duration) -> Result<Room, RoomError> {
+        self.join_via(invite, invite.body.peer.clone(), timeout).await
+    }
+
+    /// [`Node::join`], dialling `peer` (the invite's peer reached another way, e.g. only
+    /// through this node's relay) instead of the invite's address as given.
+    pub async fn join_via(&self, invite: &Invite, peer: PeerAddr, timeout: Duration) -> Result<Room, RoomError> {
         crate::policy::verify_invite_signature(invite)?;
         if invite.body.expires_at.saturating_mul(1000) < now_ms() {
             return Err(RoomError::InviteRefused(format!(
@@ -201,7 +207,7 @@ impl Node {
         if !already {
             room.with_core(|c| c.join_with(invite));
         }
-        room.add_known(invite.body.peer.clone(), true);
+        room.add_known(peer, true);
         room.wait_admitted(timeout).await?;
         Ok(room)
     }

@@ -115,6 +115,11 @@ impl Relay {
         })
     }
 
+    /// The web bridge's data directory (`--web-data`).
+    pub fn web_data(&self) -> &Path {
+        self._web_data.path()
+    }
+
     /// GET on the admin address; returns the body.
     pub fn admin_get(&self, path: &str) -> Result<String> {
         use std::io::Read;

@@ -533,3 +533,68 @@ fn control(body: &Value) -> Vec<u8> {
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// Issue 14 (7): anyone can make an invite that verifies (for a room of their own, naming a peer
+/// that does not exist). Such sessions wait in a small pool of their own, cannot crowd out the
+/// members of real rooms, and leave nothing under --web-data.
+#[test]
+fn strangers_invites_wait_in_a_small_pool_and_leave_nothing_on_disk() {
+    let mut w = World::new();
+    let relay = Relay::start_with(RELAY, &["--max-web-sessions-unadmitted", "2"]).expect("relay");
+    let mut a = w.create("a");
+    let room = a.room_id();
+    let (first, _) = a.invite("candidate", true, 3600);
+    let mut member = Web::connect(&relay, &room, Some(&token(&first)));
+    member.wait_connected();
+
+    let stranger_invite = || {
+        let key = tandem_room::iroh::SecretKey::generate();
+        let room = tandem_shared::invite::RoomRef {
+            id: format!("{:032x}", rand::random::<u128>()),
+            creator: tandem_room::identity::key_hex(&key.public()),
+        };
+        let nobody = tandem_shared::invite::PeerAddr {
+            id: tandem_room::identity::key_hex(&tandem_room::iroh::SecretKey::generate().public()),
+            relay: Some("https://relay.attacker.invalid/".into()),
+            addrs: vec![],
+        };
+        let invite = tandem_room::policy::make_invite(
+            &key,
+            &room,
+            tandem_shared::room::Role::Interviewer,
+            true,
+            tandem_room::policy::now_ms() / 1000 + 3600,
+            nobody,
+        );
+        (room.id.clone(), token(&invite.to_link()))
+    };
+    let mut strangers = Vec::new();
+    for _ in 0..2 {
+        let (id, t) = stranger_invite();
+        strangers.push(Web::connect(&relay, &id, Some(&t)));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let (id, t) = stranger_invite();
+    let mut third = Web::connect(&relay, &id, Some(&t));
+    let (code, reason) = third.wait_closed();
+    assert_eq!(code, 1013, "{reason}");
+    assert!(reason.contains("waiting to be admitted"), "{reason}");
+
+    // A second member of the real room, invited by its interviewer, is not held up.
+    let (second, _) = a.invite("candidate", true, 3600);
+    let mut member2 = Web::connect(&relay, &room, Some(&token(&second)));
+    member2.wait_connected();
+    member2.insert(0, "real room");
+    a.wait_text(F, "real room");
+
+    // The strangers' sessions time out and their directories go with them.
+    drop(strangers);
+    drop(third);
+    let members = relay.web_data().join("members");
+    let count = || std::fs::read_dir(&members).map(|d| d.count()).unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while count() > 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+    }
+    assert_eq!(count(), 2, "only the two admitted members keep a directory");
+}
