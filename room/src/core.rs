@@ -138,8 +138,12 @@ pub enum Edit {
 pub enum SyncOutcome {
     /// Send this y-sync message back to the sender.
     Reply(Vec<u8>),
-    /// Answer a sync step 1 with these signed updates (frame kind 6).
-    CatchUp(Vec<SignedUpdate>),
+    /// Answer a sync step 1 with these snapshots (frame kind 7), then these signed updates
+    /// (frame kind 6).
+    CatchUp {
+        snapshots: Vec<SignedUpdate>,
+        updates: Vec<SignedUpdate>,
+    },
     /// Awareness changed: forward the original bytes to the other peers.
     ForwardAwareness,
     Nothing,
@@ -169,6 +173,10 @@ pub struct RoomCore {
     away_now: std::collections::HashMap<String, bool>,
     /// Signatures of session-record changes by change hash (see [`RoomCore::receive_record`]).
     record_sigs: HashMap<automerge::ChangeHash, [u8; 64]>,
+    /// The newest snapshot each interviewer signed (see [`RoomCore::receive_snapshot`]).
+    snapshots: HashMap<String, Logged>,
+    /// A snapshot this peer just signed, for the node to send to every peer.
+    fresh_snapshot: Option<SignedUpdate>,
     /// This peer's own join while its policy cannot evaluate it yet (the invite's issuer is an
     /// interviewer it has not heard of): sent in every hello until the admitting peer's
     /// statements make it count.
@@ -199,7 +207,13 @@ impl RoomCore {
         let mut away_log = Vec::new();
         let mut record_sigs = HashMap::new();
         let mut signed_log = Vec::new();
+        let mut snapshots = HashMap::new();
         if let Some(l) = loaded {
+            for u in l.snapshots {
+                if let Ok(entry) = Logged::new(u) {
+                    snapshots.insert(tandem_shared::invite::to_hex(&entry.signed.author), entry);
+                }
+            }
             for u in l.signed_log {
                 match Logged::new(u) {
                     Ok(entry) => signed_log.push(entry),
@@ -262,6 +276,8 @@ impl RoomCore {
             away_now: Default::default(),
             record_sigs,
             signed_log,
+            snapshots,
+            fresh_snapshot: None,
             pending_join: None,
         };
         crate::interview::init_record(&mut core);
@@ -510,13 +526,106 @@ impl RoomCore {
     }
 
     /// The signed updates a peer at state vector `sv` may lack, in the order this peer applied
-    /// them: the answer to its sync step 1.
+    /// them: the answer to its sync step 1. Updates every peer would refuse now (deletions by a
+    /// member who has lost the edit right since) are left out: the interviewer's snapshot taken
+    /// when the right was lost ([`RoomCore::snapshots_for`]) carries what they did.
     pub fn catch_up_for(&self, sv: &StateVector) -> Vec<SignedUpdate> {
         self.signed_log
             .iter()
             .filter(|e| e.maybe_missing_at(sv))
+            .filter(|e| !e.has_deletes || self.policy.may_edit(&tandem_shared::invite::to_hex(&e.signed.author)))
             .map(|e| e.signed.clone())
             .collect()
+    }
+
+    /// The interviewers' newest snapshots a peer at `sv` may lack (sent before the catch-up).
+    pub fn snapshots_for(&self, sv: &StateVector) -> Vec<SignedUpdate> {
+        self.snapshots
+            .values()
+            .filter(|e| e.maybe_missing_at(sv))
+            .filter(|e| {
+                self.policy
+                    .member(&tandem_shared::invite::to_hex(&e.signed.author))
+                    .is_some_and(|m| m.is_admin())
+            })
+            .map(|e| e.signed.clone())
+            .collect()
+    }
+
+    /// Signs the whole document as a snapshot (interviewers, when they change an edit right):
+    /// what the member wrote until then, deletions included, stays loadable by late joiners
+    /// although that member's own signed deletions are refused from now on.
+    fn take_snapshot(&mut self) {
+        let update = self.code.snapshot();
+        let signature = self
+            .key
+            .sign(&SignedUpdate::snapshot_signing_bytes(&self.room, &update))
+            .to_bytes();
+        let snap = SignedUpdate {
+            author: *self.key.public().as_bytes(),
+            signature,
+            update,
+        };
+        self.keep_snapshot(snap.clone());
+        self.fresh_snapshot = Some(snap);
+    }
+
+    /// A snapshot signed just now, to send to every peer.
+    pub fn take_fresh_snapshot(&mut self) -> Option<SignedUpdate> {
+        self.fresh_snapshot.take()
+    }
+
+    fn keep_snapshot(&mut self, snap: SignedUpdate) {
+        let Ok(entry) = Logged::new(snap) else { return };
+        let signer = tandem_shared::invite::to_hex(&entry.signed.author);
+        let size = |e: &Logged| e.ends.iter().map(|(_, end)| u64::from(*end)).sum::<u64>();
+        if self.snapshots.get(&signer).is_some_and(|old| size(old) > size(&entry)) {
+            return; // an older snapshot replayed: keep the newer one
+        }
+        if let Some(store) = &self.store {
+            if let Err(e) = store.save_snapshot(&entry.signed) {
+                tracing::warn!(error = %e, "could not persist a snapshot");
+            }
+        }
+        self.snapshots.insert(signer, entry);
+    }
+
+    /// A snapshot from a peer: signed (as a snapshot) by a current interviewer, and each
+    /// insertion it brings must be allowed for its owner (edit right, or below a frozen clock),
+    /// as in every update. Deletions are the interviewer's word. Returns whether it was new.
+    pub fn receive_snapshot(&mut self, u: &SignedUpdate) -> Result<bool, RoomError> {
+        let author = tandem_shared::invite::to_hex(&u.author);
+        verify_hex(
+            &author,
+            &SignedUpdate::snapshot_signing_bytes(&self.room, &u.update),
+            &tandem_shared::invite::to_hex(&u.signature),
+        )
+        .map_err(|_| RoomError::Rejected("snapshot signature does not verify".into()))?;
+        if !self.policy.member(&author).is_some_and(|m| m.is_admin()) {
+            return Err(RoomError::Forbidden(format!(
+                "a snapshot signed by {}, who is not an interviewer",
+                short(&author)
+            )));
+        }
+        let summary = guarded("snapshot", || summarize_update(&u.update).map_err(RoomError::from))?;
+        let have = self.code.doc().transact().state_vector();
+        for (client, _, end) in &summary.clients {
+            if *end > have.get(&yrs::block::ClientID::new(*client)) {
+                self.policy
+                    .insertion_allowed(*client, *end)
+                    .map_err(|why| RoomError::Forbidden(format!("snapshot by {} refused: {why}", short(&author))))?;
+            }
+        }
+        let before = self.code.snapshot();
+        guarded("snapshot", || self.code.apply(&u.update).map_err(RoomError::from))?;
+        self.keep_snapshot(u.clone());
+        if self.code.snapshot() == before {
+            return Ok(false);
+        }
+        self.persist_update(&u.update);
+        self.log_history(&author, &u.update);
+        self.bump();
+        Ok(true)
     }
 
     /// An update made by a Yjs client in this peer's care (see `local.rs`): applied and stored
@@ -638,7 +747,10 @@ impl RoomCore {
             Message::decode_v1(bytes).map_err(|e| RoomError::Rejected(format!("malformed y-sync message: {e}")))
         })?;
         match msg {
-            Message::Sync(SyncMessage::SyncStep1(sv)) => Ok(SyncOutcome::CatchUp(self.catch_up_for(&sv))),
+            Message::Sync(SyncMessage::SyncStep1(sv)) => Ok(SyncOutcome::CatchUp {
+                snapshots: self.snapshots_for(&sv),
+                updates: self.catch_up_for(&sv),
+            }),
             Message::Sync(SyncMessage::SyncStep2(_)) | Message::Sync(SyncMessage::Update(_)) => {
                 Err(RoomError::Forbidden(format!(
                     "unsigned document content from {} refused: between peers, catch-up is signed (frame kind 6)",
@@ -919,14 +1031,26 @@ impl RoomCore {
         ))
     }
 
-    /// The insertion clocks of `member` seen so far, to freeze when they lose the edit right.
+    /// The insertion clocks of `member` seen so far, to freeze when they lose the edit right:
+    /// what the document holds, or any accepted update brings (yrs may still hold an update
+    /// back until what it builds on arrives; it was accepted, so it stays acceptable).
     fn frozen_clocks(&self, member: &str) -> Vec<(u64, u32)> {
         let sv: StateVector = self.code.doc().transact().state_vector();
-        self.policy
-            .client_ids_of(member)
-            .into_iter()
-            .map(|c| (c, sv.get(&yrs::block::ClientID::new(c))))
-            .collect()
+        let ids = self.policy.client_ids_of(member);
+        let mut clocks: HashMap<u64, u32> = ids
+            .iter()
+            .map(|c| (*c, sv.get(&yrs::block::ClientID::new(*c))))
+            .collect();
+        for entry in &self.signed_log {
+            for (c, end) in &entry.ends {
+                if let Some(clock) = clocks.get_mut(c) {
+                    *clock = (*clock).max(*end);
+                }
+            }
+        }
+        let mut out: Vec<(u64, u32)> = clocks.into_iter().collect();
+        out.sort();
+        out
     }
 
     /// Changes a member's role (interviewers only); returns the statement to broadcast.
@@ -942,6 +1066,7 @@ impl RoomCore {
             frozen: self.frozen_clocks(member),
         });
         self.add_statements(vec![s.clone()]);
+        self.take_snapshot();
         Ok(s)
     }
 
@@ -957,6 +1082,7 @@ impl RoomCore {
             out.push(self.sign(StatementBody::RevokeInvite { nonce }));
         }
         self.add_statements(out.clone());
+        self.take_snapshot();
         Ok(out)
     }
 

@@ -739,6 +739,12 @@ impl Room {
         if let Ok(bytes) = Frame::Control(Control::Policy { statements: vec![s] }).encode() {
             broadcast(&mut st, &Arc::new(bytes), None);
         }
+        if let Some(snap) = st.core.take_fresh_snapshot() {
+            match Frame::Snapshot(snap).encode() {
+                Ok(bytes) => broadcast(&mut st, &Arc::new(bytes), None),
+                Err(e) => tracing::warn!(error = %e, "a snapshot too large for one frame is not sent"),
+            }
+        }
         enforce_membership(&mut st);
         drop(st);
         self.notify();
@@ -1102,7 +1108,10 @@ impl Room {
             }
             Frame::YSync(bytes) => match st.core.receive_ysync(remote, &bytes)? {
                 SyncOutcome::Reply(msg) => send_to(st, link_id, Frame::YSync(msg)),
-                SyncOutcome::CatchUp(updates) => {
+                SyncOutcome::CatchUp { snapshots, updates } => {
+                    for s in snapshots {
+                        send_to(st, link_id, Frame::Snapshot(s));
+                    }
                     for frame in catch_up_frames(updates) {
                         send_to(st, link_id, frame);
                     }
@@ -1110,6 +1119,9 @@ impl Room {
                 SyncOutcome::ForwardAwareness => broadcast(st, &Arc::new(Frame::YSync(bytes).encode()?), Some(link_id)),
                 SyncOutcome::Nothing => {}
             },
+            Frame::Snapshot(u) => {
+                st.core.receive_snapshot(&u)?;
+            }
             Frame::CatchUp(updates) => {
                 // Each is checked on its own; a refused one does not stop the others.
                 let mut first_error = None;

@@ -25,8 +25,27 @@ const HISTORY_PREFIX: &[u8] = b"h:";
 const AWAY_PREFIX: &[u8] = b"a:";
 /// The signed log (what catch-up sends): `g:` ++ id → author (32) ++ signature (64) ++ update.
 const SIGNED_PREFIX: &[u8] = b"g:";
+/// Interviewers' newest snapshots: `n:` ++ signer key → author (32) ++ signature (64) ++ update.
+const SNAPSHOT_PREFIX: &[u8] = b"n:";
 /// Signatures of session-record changes: `s:` ++ change hash → signature (64 bytes).
 const RECORD_SIG_PREFIX: &[u8] = b"s:";
+
+/// `author (32) ++ signature (64) ++ update`.
+fn encode_signed(u: &SignedUpdate) -> Vec<u8> {
+    let mut value = Vec::with_capacity(96 + u.update.len());
+    value.extend_from_slice(&u.author);
+    value.extend_from_slice(&u.signature);
+    value.extend_from_slice(&u.update);
+    value
+}
+
+fn decode_signed(v: &[u8]) -> Option<SignedUpdate> {
+    Some(SignedUpdate {
+        author: v.get(..32)?.try_into().ok()?,
+        signature: v.get(32..96)?.try_into().ok()?,
+        update: v.get(96..)?.to_vec(),
+    })
+}
 
 /// The database of one installation.
 #[derive(Clone)]
@@ -55,6 +74,8 @@ pub struct Loaded {
     pub record_signatures: Vec<([u8; 32], [u8; 64])>,
     /// Every signed update applied, in order.
     pub signed_log: Vec<SignedUpdate>,
+    /// The newest snapshot of each interviewer.
+    pub snapshots: Vec<SignedUpdate>,
 }
 
 impl Store {
@@ -148,20 +169,11 @@ impl RoomStore {
                 _ => tracing::warn!("skipping a malformed session-record signature"),
             }
         }
-        let mut signed_log = Vec::new();
-        for kv in self.tree.scan_prefix(SIGNED_PREFIX) {
-            let (_, v) = kv?;
-            match (v.get(..32), v.get(32..96)) {
-                (Some(a), Some(s)) => signed_log.push(SignedUpdate {
-                    author: a.try_into().unwrap_or([0; 32]),
-                    signature: s.try_into().unwrap_or([0; 64]),
-                    update: v[96..].to_vec(),
-                }),
-                _ => tracing::warn!("skipping a malformed signed update"),
-            }
-        }
+        let signed_log = self.signed_entries(SIGNED_PREFIX)?;
+        let snapshots = self.signed_entries(SNAPSHOT_PREFIX)?;
         Ok(Loaded {
             signed_log,
+            snapshots,
             record_signatures,
             room,
             updates,
@@ -200,12 +212,28 @@ impl RoomStore {
         let n = self.db.generate_id()?;
         let mut key = SIGNED_PREFIX.to_vec();
         key.extend_from_slice(&n.to_be_bytes());
-        let mut value = Vec::with_capacity(96 + u.update.len());
-        value.extend_from_slice(&u.author);
-        value.extend_from_slice(&u.signature);
-        value.extend_from_slice(&u.update);
-        self.tree.insert(key, value)?;
+        self.tree.insert(key, encode_signed(u))?;
         Ok(())
+    }
+
+    /// Keeps an interviewer's newest snapshot (replacing its previous one).
+    pub fn save_snapshot(&self, u: &SignedUpdate) -> Result<(), RoomError> {
+        let mut key = SNAPSHOT_PREFIX.to_vec();
+        key.extend_from_slice(&u.author);
+        self.tree.insert(key, encode_signed(u))?;
+        Ok(())
+    }
+
+    fn signed_entries(&self, prefix: &[u8]) -> Result<Vec<SignedUpdate>, RoomError> {
+        let mut out = Vec::new();
+        for kv in self.tree.scan_prefix(prefix) {
+            let (_, v) = kv?;
+            match decode_signed(&v) {
+                Some(u) => out.push(u),
+                None => tracing::warn!("skipping a malformed signed update"),
+            }
+        }
+        Ok(out)
     }
 
     /// Keeps the signature of a session-record change (to forward the change later).

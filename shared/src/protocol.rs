@@ -15,6 +15,9 @@
 //! kind 6  = catch-up:  signed updates from the sender's log, `count:u32` then each as
 //!                      `len:u32 author:32 signature:64 update` — the answer to a sync step 1
 //!                      (content the asker may lack), each checked like a live update, not forwarded
+//! kind 7  = snapshot:  [`SignedUpdate`] layout, the whole document as an interviewer signed it
+//!                      when changing someone's edit right ([`SignedUpdate::snapshot_signing_bytes`]):
+//!                      how a late joiner gets what members who have lost the right once wrote
 //! ```
 //!
 //! Frames longer than [`MAX_FRAME_LEN`] are refused before reading them, a frame with another
@@ -41,6 +44,7 @@ pub const KIND_UPDATE: u8 = 3;
 pub const KIND_RECORD: u8 = 4;
 pub const KIND_PRIVATE: u8 = 5;
 pub const KIND_CATCH_UP: u8 = 6;
+pub const KIND_SNAPSHOT: u8 = 7;
 
 /// Why a frame was refused.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -131,6 +135,17 @@ impl SignedUpdate {
             signature,
             update: payload[96..].to_vec(),
         })
+    }
+
+    /// What an interviewer signs for a snapshot: another domain tag, so no snapshot can pass for
+    /// an update or the reverse.
+    pub fn snapshot_signing_bytes(room: &RoomRef, update: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(update.len() + 64);
+        out.extend_from_slice(b"tandem-snapshot-v1\0");
+        out.extend_from_slice(room.id.as_bytes());
+        out.push(0);
+        out.extend_from_slice(update);
+        out
     }
 
     /// The exact bytes the author signs: a domain tag, the room id and the update.
@@ -299,6 +314,8 @@ pub enum Frame {
     Record(RecordSync),
     /// Signed updates from the sender's log, answering a sync step 1 (not forwarded further).
     CatchUp(Vec<SignedUpdate>),
+    /// The whole document signed by an interviewer (see [`SignedUpdate::snapshot_signing_bytes`]).
+    Snapshot(SignedUpdate),
     /// automerge sync message bytes of the interviewers' private record (interviewer to
     /// interviewer only).
     Private(Vec<u8>),
@@ -329,8 +346,12 @@ impl Frame {
                 out.push(KIND_YSYNC);
                 out.extend_from_slice(b);
             }
-            Frame::Update(u) => {
-                out.push(KIND_UPDATE);
+            Frame::Update(u) | Frame::Snapshot(u) => {
+                out.push(if matches!(self, Frame::Update(_)) {
+                    KIND_UPDATE
+                } else {
+                    KIND_SNAPSHOT
+                });
                 out.extend_from_slice(&u.author);
                 out.extend_from_slice(&u.signature);
                 out.extend_from_slice(&u.update);
@@ -395,6 +416,7 @@ impl Frame {
             KIND_YSYNC => Ok(Frame::YSync(payload.to_vec())),
             KIND_UPDATE => SignedUpdate::decode(payload).map(Frame::Update),
             KIND_CATCH_UP => SignedUpdate::decode_many(payload).map(Frame::CatchUp),
+            KIND_SNAPSHOT => SignedUpdate::decode(payload).map(Frame::Snapshot),
             KIND_RECORD => RecordSync::decode(payload).map(Frame::Record),
             KIND_PRIVATE => Ok(Frame::Private(payload.to_vec())),
             other => Err(ProtocolError::UnknownKind(other)),
@@ -437,6 +459,11 @@ mod tests {
             },
         ]));
         round_trip(Frame::CatchUp(vec![]));
+        round_trip(Frame::Snapshot(SignedUpdate {
+            author: [3; 32],
+            signature: [4; 64],
+            update: vec![1],
+        }));
         round_trip(Frame::Update(SignedUpdate {
             author: [7; 32],
             signature: [9; 64],
