@@ -243,6 +243,15 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_runs() {
             json!({"language": "python", "files": [{"content": "print(1)"}], "run_timeout": 999999999}),
             "run_timeout",
         ),
+        // Hex with a multi-byte character where a digit pair is read: a 400, not a panic.
+        (
+            json!({"language": "python", "files": [{"content": "aé1", "encoding": "hex"}]}),
+            "not valid hex",
+        ),
+        (
+            json!({"language": "python", "files": [{"content": "éé", "encoding": "hex"}]}),
+            "not valid hex",
+        ),
     ];
     for (body, expect) in cases {
         let (status, answer) = post(&exec, body.clone()).await;
