@@ -350,8 +350,10 @@ impl Node {
                         verdict: r.verdict.as_str().into(),
                     })
                     .inc();
-                inner.metrics.latency.observe(r.total_ms as f64 / 1000.0);
-                tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = r.total_ms, "run finished");
+                // Measured here: a submission's result withholds its duration.
+                let total = accepted.elapsed();
+                inner.metrics.latency.observe(total.as_secs_f64());
+                tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = total.as_millis() as u64, "run finished");
                 if let Some(store) = &inner.store {
                     if let Err(e) = store.record(&requester, &r) {
                         tracing::error!("job record write failed: {e}");
