@@ -323,3 +323,37 @@ async fn run_memory_below_compile_memory_is_still_enforced() {
     assert!(printed < 20, "allocated {printed} x 16 MiB before being stopped");
     finish(node).await;
 }
+
+/// The program shares the agent's uid, so it can stop the agent (its parent) and everything
+/// in its process group. The node keeps its own clock: the run ends as a wall-time verdict at
+/// the run's wall limit (the agent's `PhaseStart` starts the clock), and the stopped sandbox
+/// is removed.
+#[tokio::test]
+async fn a_program_that_stops_the_agent_ends_at_the_wall_limit() {
+    let node = node().await;
+    let code = "import os, signal\nprint('stopping', flush=True)\nos.kill(os.getppid(), signal.SIGSTOP)\nos.killpg(0, signal.SIGSTOP)\nos.kill(-1, signal.SIGSTOP)\n";
+    let mut r = req("python", code);
+    let wall = std::time::Duration::from_millis(2000);
+    r.limits.run_wall_ms = Some(wall.as_millis() as u64);
+    let mut handle = node.submit(&r, "test").expect("run accepted");
+    let mut started = None;
+    let mut result = None;
+    while let Some(ev) = handle.events.recv().await {
+        match ev {
+            tandem_shared::exec::RunEvent::Started { .. } => started = Some(std::time::Instant::now()),
+            tandem_shared::exec::RunEvent::Finished { result: r } => {
+                result = Some((*r, started.expect("started before finished").elapsed()));
+                break;
+            }
+            tandem_shared::exec::RunEvent::Error { message } => panic!("{message}"),
+            _ => {}
+        }
+    }
+    let (res, took) = result.expect("a verdict");
+    expect_verdict(&res, Verdict::WallTimeLimit);
+    // The bound the node promises: the wall limit plus at most one second.
+    assert!(took <= wall + std::time::Duration::from_secs(1), "took {took:?}");
+    assert!(res.run.as_ref().unwrap().stdout.contains("stopping"), "{res:#?}");
+    assert_no_leftovers(&node).await;
+    finish(node).await;
+}

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::exec::Phase;
 
 /// Version of the agent protocol; the agent refuses a job of another version.
-pub const AGENT_PROTOCOL_VERSION: u32 = 1;
+pub const AGENT_PROTOCOL_VERSION: u32 = 2;
 /// Largest job the agent accepts (files + stdin, base64-encoded, plus JSON).
 pub const MAX_JOB_BYTES: usize = 16 * 1024 * 1024;
 /// Largest frame payload the agent sends; output is cut into chunks of at most this.
@@ -44,6 +44,10 @@ pub enum FrameKind {
     /// A piece of a compile artefact ([`ArtifactChunk`]), sent after a successful compile
     /// phase and before its `PhaseEnd`, so the run phase cannot have touched it.
     Artifact = 7,
+    /// Empty: the next phase's process is about to start. The node starts that phase's wall
+    /// clock here and ends the phase itself at its wall limit, whatever the agent does (a
+    /// program can stop or kill the agent, which shares its uid).
+    PhaseStart = 8,
 }
 
 impl FrameKind {
@@ -56,6 +60,7 @@ impl FrameKind {
             5 => Self::Fatal,
             6 => Self::Done,
             7 => Self::Artifact,
+            8 => Self::PhaseStart,
             _ => return None,
         })
     }
