@@ -89,6 +89,11 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// HTTP API keys.
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCmd,
+    },
     /// Start one sandbox and print the limits it really has.
     Probe,
     /// Remove sandboxes this node left behind.
@@ -109,6 +114,24 @@ enum Cmd {
         /// Pause before each run, in ms (0: back to back; an interview's runs are seconds apart).
         #[arg(long, default_value_t = 0)]
         pace_ms: u64,
+        /// Measure the HTTP gate instead: Python hello through `POST /api/v2/execute` with and
+        /// without an API key (and rate limits), alternating, on the same node.
+        #[arg(long)]
+        http_gate: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Make a key: prints the key (give it to the client) and the config lines that let it in
+    /// (only its hash goes into the config).
+    New {
+        /// Who the runs belong to (letters, digits, `.`, `_`, `-`).
+        #[arg(long)]
+        name: String,
+        /// `run`, `watch` and/or `admin` (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
 }
 
@@ -162,6 +185,38 @@ async fn run(cli: Cli) -> Result<()> {
         );
         return Ok(());
     }
+    if let Cmd::Key {
+        cmd: KeyCmd::New { name, scopes },
+    } = &cli.cmd
+    {
+        let scopes: Vec<crate::auth::Scope> = scopes
+            .iter()
+            .map(|s| serde_json::from_value(serde_json::Value::String(s.to_lowercase())))
+            .collect::<Result<_, _>>()
+            .context("--scope: one of run, watch, admin")?;
+        let key = crate::auth::new_key();
+        let entry = crate::auth::ApiKey {
+            name: name.clone(),
+            sha256: crate::auth::hash_key(&key),
+            scopes,
+        };
+        crate::auth::Keys::from_config(std::slice::from_ref(&entry))?;
+        // The name is checked to be plain ASCII, so JSON's quoting is TOML's.
+        let scopes: Vec<String> = entry
+            .scopes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        eprintln!("the key (give it to the client; it is not stored anywhere):");
+        println!("{key}");
+        eprintln!(
+            "\nadd to the node's config:\n[[api_keys]]\nname = {}\nsha256 = \"{}\"\nscopes = [{}]",
+            serde_json::to_string(&entry.name)?,
+            entry.sha256,
+            scopes.join(", ")
+        );
+        return Ok(());
+    }
     let engine = Engine::connect(cli.engine.as_deref()).await?;
     match &cli.cmd {
         Cmd::Serve {
@@ -202,12 +257,15 @@ async fn run(cli: Cli) -> Result<()> {
                 runs_per_minute_per_requester: cfg.room_runs_per_minute_per_requester,
                 runs_per_minute_per_room: cfg.room_runs_per_minute_per_room,
             };
-            let key = tandem_room::identity::load_or_create(&cfg.data_dir)?;
-            let node = Node::start(engine, cfg, manifest, Some(store)).await?;
+            // Before anything starts: a node without keys listens on loopback only.
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .with_context(|| format!("binding {http}"))?;
             let http_addr = listener.local_addr()?;
+            crate::http::check_exposure(http_addr, &cfg)?;
+            crate::auth::Keys::from_config(&cfg.api_keys).context("the config's api_keys")?;
+            let key = tandem_room::identity::load_or_create(&cfg.data_dir)?;
+            let node = Node::start(engine, cfg, manifest, Some(store)).await?;
             tracing::info!("tandem-exec serving on http://{http_addr}");
             let mut ticket = None;
             let mut endpoint = None;
@@ -352,18 +410,22 @@ async fn run(cli: Cli) -> Result<()> {
             baseline_runs,
             languages,
             pace_ms,
+            http_gate,
         } => {
             cfg.node_id = format!("bench-{}", std::process::id());
             let cache_dir = std::env::temp_dir().join(format!("tandem-bench-cache-{}", std::process::id()));
             cfg.compile_cache_dir = Some(cache_dir.clone());
             let node = Node::start(engine, cfg, manifest, None).await?;
-            let report =
-                crate::bench::run(&node, *runs, *baseline_runs, languages, Duration::from_millis(*pace_ms)).await;
+            let report = if *http_gate {
+                crate::bench::run_http(&node, *runs, 500).await
+            } else {
+                crate::bench::run(&node, *runs, *baseline_runs, languages, Duration::from_millis(*pace_ms)).await
+            };
             node.shutdown(Duration::from_secs(30)).await;
             let _ = std::fs::remove_dir_all(&cache_dir);
             println!("{}", report?);
         }
-        Cmd::Languages | Cmd::Endorse { .. } => unreachable!("handled above"),
+        Cmd::Languages | Cmd::Endorse { .. } | Cmd::Key { .. } => unreachable!("handled above"),
     }
     Ok(())
 }

@@ -72,6 +72,12 @@ pub struct NodeConfig {
     /// The problem bank: a directory of problem files (`*.toml`); unset or empty means the
     /// bundled starter set.
     pub problems_dir: Option<PathBuf>,
+    /// HTTP API keys (hashed; see `auth`). None: the HTTP API listens on loopback only.
+    pub api_keys: Vec<crate::auth::ApiKey>,
+    /// HTTP requests one client IP may make per minute (before its key is looked at).
+    pub http_requests_per_minute_per_ip: u32,
+    /// HTTP requests one API key (by name) may make per minute.
+    pub http_requests_per_minute_per_key: u32,
 }
 
 impl Default for NodeConfig {
@@ -122,6 +128,9 @@ impl Default for NodeConfig {
             room_runs_per_minute_per_requester: 30,
             room_runs_per_minute_per_room: 90,
             problems_dir: None,
+            api_keys: Vec::new(),
+            http_requests_per_minute_per_ip: 1200,
+            http_requests_per_minute_per_key: 600,
         }
     }
 }

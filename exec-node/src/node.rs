@@ -296,7 +296,7 @@ impl Node {
         let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
         let requester = requester.to_string();
         let id = job_id.clone();
-        let log = inner.recent.start(&job_id);
+        let log = inner.recent.start(&job_id, &requester);
         // Owned by the node: it ends when the run ends (every path below finishes).
         tokio::spawn(async move {
             let inner = &this.inner;
@@ -355,7 +355,7 @@ impl Node {
                 inner.metrics.latency.observe(total.as_secs_f64());
                 tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = total.as_millis() as u64, "run finished");
                 if let Some(store) = &inner.store {
-                    if let Err(e) = store.record(&requester, &r) {
+                    if let Err(e) = store.record(&requester, &tenant, &r) {
                         tracing::error!("job record write failed: {e}");
                     }
                 }
@@ -372,6 +372,15 @@ impl Node {
     pub async fn run(&self, req: &RunRequest, requester: &str) -> Result<RunResult, SubmitError> {
         let handle = self.submit(req, requester)?;
         handle.result().await.ok_or(SubmitError::CancelledBeforeStart)
+    }
+
+    /// Who started a run (its requester): a recent run's, else its record's. `None` for a run
+    /// this node does not know.
+    pub fn run_owner(&self, job_id: &str) -> Option<String> {
+        if let Some(log) = self.inner.recent.get(job_id) {
+            return Some(log.owner().to_string());
+        }
+        self.job_record(job_id).ok().flatten().map(|r| r.requester)
     }
 
     /// A run's events from its first, then live until it ends: for watchers who join late.

@@ -83,11 +83,11 @@ pub(crate) fn decode(content: &str, encoding: Encoding, index: usize) -> Result<
         // Pairs of bytes, not of `char`s: any non-ASCII byte is simply not a hex digit.
         Encoding::Hex => {
             let bad = || RequestError::BadEncoding { index, encoding: "hex" };
-            let s = content.trim().as_bytes();
-            if s.len() % 2 != 0 {
+            let pairs = content.trim().as_bytes().chunks_exact(2);
+            if !pairs.remainder().is_empty() {
                 return Err(bad());
             }
-            s.chunks_exact(2)
+            pairs
                 .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
                 .collect::<Option<_>>()
                 .ok_or_else(bad)

@@ -31,6 +31,9 @@ pub enum StoreError {
 pub struct JobRecord {
     pub job_id: String,
     pub requester: String,
+    /// Whose turn the run waited for in the fair queue (a room, an API key, a requester).
+    #[serde(default)]
+    pub tenant: String,
     pub language: String,
     pub version: String,
     pub verdict: Verdict,
@@ -124,11 +127,12 @@ impl Store {
         Ok(())
     }
 
-    pub fn record(&self, requester: &str, r: &RunResult) -> Result<(), StoreError> {
+    pub fn record(&self, requester: &str, tenant: &str, r: &RunResult) -> Result<(), StoreError> {
         let run = r.run.as_ref();
         let rec = JobRecord {
             job_id: r.job_id.clone(),
             requester: requester.into(),
+            tenant: tenant.into(),
             language: r.language.clone(),
             version: r.version.clone(),
             verdict: r.verdict,

@@ -1,6 +1,8 @@
 //! Helpers for tests that run real sandboxes on the real container engine.
 #![allow(dead_code)]
 
+pub mod http;
+
 use tandem_exec::{Engine, Node, NodeConfig};
 use tandem_shared::exec::{RunRequest, RunResult, SourceFile, Verdict};
 use tandem_shared::language::Manifest;
