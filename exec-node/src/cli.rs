@@ -256,6 +256,8 @@ async fn run(cli: Cli) -> Result<()> {
                     .collect(),
                 runs_per_minute_per_requester: cfg.room_runs_per_minute_per_requester,
                 runs_per_minute_per_room: cfg.room_runs_per_minute_per_room,
+                submits_per_minute_per_member: cfg.room_submits_per_minute_per_member,
+                submits_per_minute_per_room: cfg.room_submits_per_minute_per_room,
             };
             // Before anything starts: a node without keys listens on loopback only.
             let listener = tokio::net::TcpListener::bind(http)

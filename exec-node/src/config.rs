@@ -69,6 +69,10 @@ pub struct NodeConfig {
     pub room_runs_per_minute_per_requester: usize,
     /// Room path: runs one room may start per minute.
     pub room_runs_per_minute_per_room: usize,
+    /// Room path: Submits (hidden tests) one member may make per minute, on top of the run rate.
+    pub room_submits_per_minute_per_member: usize,
+    /// Room path: Submits one room may make per minute.
+    pub room_submits_per_minute_per_room: usize,
     /// The problem bank: a directory of problem files (`*.toml`); unset or empty means the
     /// bundled starter set.
     pub problems_dir: Option<PathBuf>,
@@ -127,6 +131,8 @@ impl Default for NodeConfig {
             room_organisations: Vec::new(),
             room_runs_per_minute_per_requester: 30,
             room_runs_per_minute_per_room: 90,
+            room_submits_per_minute_per_member: 3,
+            room_submits_per_minute_per_room: 6,
             problems_dir: None,
             api_keys: Vec::new(),
             http_requests_per_minute_per_ip: 1200,
