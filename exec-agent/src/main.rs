@@ -49,9 +49,14 @@ fn main() {
     // SAFETY: fd 1 is our stdout, owned by this process for its whole life.
     let out = Out(Arc::new(Mutex::new(unsafe { File::from_raw_fd(1) })));
     let cg = cgroup::Cgroup::detect();
+    let mut limits = cg.limits();
+    // Whether the sandbox's uids are host uids: the node checks it like the cgroup's limits.
+    limits.lowest_host_uid = std::fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .and_then(|m| tandem_shared::sandbox::lowest_host_uid(&m));
     let hello = AgentHello {
         version: AGENT_PROTOCOL_VERSION,
-        limits: cg.limits(),
+        limits,
         // SAFETY: getuid cannot fail.
         uid: unsafe { libc::getuid() },
     };

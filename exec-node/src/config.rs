@@ -50,6 +50,15 @@ pub struct NodeConfig {
     pub max_args: usize,
     /// Run even if the engine does not enforce limits. Dangerous: logs a loud warning.
     pub allow_unenforced_limits: bool,
+    /// User namespace of every sandbox: `auto` (Podman: a range of host uids of its own, from
+    /// the `containers` entries of /etc/subuid and /etc/subgid), or empty (the default) to
+    /// leave it to the engine (Docker's daemon-wide `userns-remap`, Podman's `remap-uids` in
+    /// storage.conf). Podman 4.3 can deadlock its API service when `auto` sandboxes are created
+    /// concurrently, so `auto` wants a newer Podman.
+    pub sandbox_userns: String,
+    /// Refuse to start (like an unenforced limit) unless the probe sandbox's uids map to host
+    /// uids of no host account (at least 65536). Off: the node warns at start-up instead.
+    pub require_user_namespace: bool,
     /// Pre-started sandboxes kept per language even with no demand (0 allowed).
     pub pool_floor: usize,
     /// Most pre-started sandboxes per language under demand.
@@ -122,6 +131,8 @@ impl Default for NodeConfig {
             max_stdin_bytes: MIB as usize,
             max_args: 64,
             allow_unenforced_limits: false,
+            sandbox_userns: String::new(),
+            require_user_namespace: false,
             pool_floor: 1,
             pool_ceiling: 4,
             pool_languages: Vec::new(),

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use tandem_shared::exec::{signal_name, Phase, PhaseResult, RunEvent, RunResult, Stream, Verdict};
 use tandem_shared::sandbox::{
-    AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION,
+    AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION, HOST_UID_FLOOR,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -230,6 +230,8 @@ pub(crate) fn spec_for(
         node_id: cfg.node_id.clone(),
         job_id: job_id.to_string(),
         agent_path: cfg.agent_path.clone(),
+        userns: cfg.sandbox_userns.clone(),
+        require_userns: cfg.require_user_namespace,
     }
 }
 
@@ -255,6 +257,13 @@ pub fn limits_mismatch(spec: &SandboxSpec, seen: &tandem_shared::sandbox::Observ
         if swap != spec.shape.memory_bytes {
             wrong.push(format!("memory+swap {swap} (asked {})", spec.shape.memory_bytes));
         }
+    }
+    match seen.lowest_host_uid {
+        Some(uid) if uid >= HOST_UID_FLOOR => {}
+        _ if !spec.require_userns => {}
+        seen => wrong.push(format!(
+            "no user namespace: sandbox uids map to host uids from {seen:?} (wanted at least {HOST_UID_FLOOR}; with Podman add `containers:2147483647:2147483648` to /etc/subuid and /etc/subgid, with Docker enable userns-remap)"
+        )),
     }
     (!wrong.is_empty()).then(|| wrong.join(", "))
 }
@@ -760,6 +769,8 @@ mod limit_tests {
             node_id: "n".into(),
             job_id: "j".into(),
             agent_path: "/a".into(),
+            userns: "auto".into(),
+            require_userns: true,
         }
     }
 
@@ -771,6 +782,7 @@ mod limit_tests {
             pids: Some(64),
             cpu_millis: Some(1000),
             cgroup_version: 1,
+            lowest_host_uid: Some(2_147_483_647),
         };
         assert_eq!(limits_mismatch(&spec(), &seen), None);
     }
@@ -794,7 +806,14 @@ mod limit_tests {
             pids: Some(64),
             cpu_millis: Some(1000),
             cgroup_version: 1,
+            lowest_host_uid: Some(2_147_483_647),
         };
         assert!(limits_mismatch(&spec(), &seen).unwrap().contains("swap"));
+        // The identity uid map: the sandbox's uid 1000 is the host's.
+        let seen = ObservedLimits {
+            lowest_host_uid: Some(0),
+            ..seen
+        };
+        assert!(limits_mismatch(&spec(), &seen).unwrap().contains("no user namespace"));
     }
 }

@@ -433,12 +433,23 @@ pub async fn probe_limits(engine: &Engine, cfg: &NodeConfig, image: &str) -> Res
         node_id: cfg.node_id.clone(),
         job_id: format!("probe-{}", uuid::Uuid::new_v4().simple()),
         agent_path: cfg.agent_path.clone(),
+        userns: cfg.sandbox_userns.clone(),
+        require_userns: cfg.require_user_namespace,
     };
     let sb = Sandbox::start(engine, &spec, Duration::from_secs(60)).await?;
     let seen = sb.hello.limits;
     let id = sb.id.clone();
     drop(sb);
     sandbox::destroy(engine.clone(), id).await;
+    if !seen
+        .lowest_host_uid
+        .is_some_and(|u| u >= tandem_shared::sandbox::HOST_UID_FLOOR)
+    {
+        tracing::warn!(
+            lowest_host_uid = ?seen.lowest_host_uid,
+            "sandboxes run without a user namespace: their uid 1000 is the host's uid 1000. Map them (sandbox_userns, or the engine's remap) and set require_user_namespace"
+        );
+    }
     match limits_mismatch(&spec, &seen) {
         None => {
             tracing::info!(?seen, "sandbox limits are enforced by the engine");

@@ -79,6 +79,22 @@ pub struct ObservedLimits {
     pub cpu_millis: Option<u64>,
     /// The cgroup version seen (1 or 2), 0 when none was found.
     pub cgroup_version: u8,
+    /// The lowest host uid any uid of the sandbox maps to (`/proc/self/uid_map`); `None` if
+    /// unreadable. Without a user namespace this is 0 (the identity map), and the sandbox's
+    /// uid 1000 is the host's uid 1000.
+    #[serde(default)]
+    pub lowest_host_uid: Option<u64>,
+}
+
+/// Host uids below this belong to the host's own accounts; a sandbox's uids must map above it.
+pub const HOST_UID_FLOOR: u64 = 65_536;
+
+/// The lowest host uid in a `/proc/<pid>/uid_map` text (`inside outside count` per line).
+pub fn lowest_host_uid(uid_map: &str) -> Option<u64> {
+    uid_map
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .min()
 }
 
 /// First frame of every sandbox.
@@ -318,6 +334,14 @@ mod tests {
         assert!(artifact_matches("*.class", "a/B.class"));
         assert!(artifact_matches("main", "main"));
         assert!(!artifact_matches("main", "main.go"));
+    }
+
+    #[test]
+    fn uid_maps_are_read_for_their_lowest_host_uid() {
+        assert_eq!(lowest_host_uid("         0          0 4294967295\n"), Some(0));
+        assert_eq!(lowest_host_uid("         0 2147483647      65534\n"), Some(2147483647));
+        assert_eq!(lowest_host_uid("0 200000 1000\n1000 300000 1\n"), Some(200000));
+        assert_eq!(lowest_host_uid(""), None);
     }
 
     #[test]
