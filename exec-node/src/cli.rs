@@ -94,6 +94,26 @@ enum Cmd {
         #[command(subcommand)]
         cmd: KeyCmd,
     },
+    /// Print the audit log as JSON lines (runs, submissions, room joins and leaves), oldest
+    /// first. Reads the data directory, so the node must be stopped; a running node answers
+    /// the same at `GET /api/tandem/v1/audit` (admin key).
+    Audit {
+        /// The node's data directory (as `serve --data`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only this room (room path) or run tenant (`key:<name>`).
+        #[arg(long)]
+        room: Option<String>,
+        /// Only this requester or room member.
+        #[arg(long)]
+        requester: Option<String>,
+        /// From this time on: Unix milliseconds, or an age like `90s`, `30m`, `12h`, `7d`.
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this time (same forms).
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// Start one sandbox and print the limits it really has.
     Probe,
     /// Remove sandboxes this node left behind.
@@ -183,6 +203,34 @@ async fn run(cli: Cli) -> Result<()> {
             "{}",
             serde_json::json!({ "org": tandem_room::identity::key_hex(&org.public()), "endorsement": e })
         );
+        return Ok(());
+    }
+    if let Cmd::Audit {
+        data,
+        room,
+        requester,
+        since,
+        until,
+    } = &cli.cmd
+    {
+        let dir = data.clone().unwrap_or_else(|| cfg.data_dir.clone());
+        let store = crate::store::Store::open(&dir).with_context(|| {
+            format!(
+                "opening the audit log in {} (is the node still running? then ask it: GET /api/tandem/v1/audit)",
+                dir.display()
+            )
+        })?;
+        let now = tandem_room::policy::now_ms();
+        let filter = crate::store::AuditFilter {
+            room: room.clone(),
+            requester: requester.clone(),
+            since_ms: since.as_deref().map(|t| parse_time(t, now)).transpose()?,
+            until_ms: until.as_deref().map(|t| parse_time(t, now)).transpose()?,
+        };
+        let mut out = std::io::stdout().lock();
+        for entry in store.audit_log(&filter)? {
+            writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+        }
         return Ok(());
     }
     if let Cmd::Key {
@@ -427,7 +475,46 @@ async fn run(cli: Cli) -> Result<()> {
             let _ = std::fs::remove_dir_all(&cache_dir);
             println!("{}", report?);
         }
-        Cmd::Languages | Cmd::Endorse { .. } | Cmd::Key { .. } => unreachable!("handled above"),
+        Cmd::Languages | Cmd::Endorse { .. } | Cmd::Key { .. } | Cmd::Audit { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// A point in time for `audit`: Unix milliseconds, or an age before `now_ms` (`90s`, `30m`,
+/// `12h`, `7d`).
+fn parse_time(text: &str, now_ms: u64) -> Result<u64> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    let Some(unit) = text.chars().last() else {
+        bail!("an empty time: Unix milliseconds or an age like 30m, 12h, 7d");
+    };
+    let amount: u64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .with_context(|| format!("{text:?}: Unix milliseconds or an age like 30m, 12h, 7d"))?;
+    let seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => bail!("{text:?}: Unix milliseconds or an age like 30m, 12h, 7d"),
+    };
+    Ok(now_ms.saturating_sub(amount.saturating_mul(seconds * 1000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_times_are_milliseconds_or_ages() {
+        assert_eq!(parse_time("1700000000000", 5).unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("90s", 100_000).unwrap(), 10_000);
+        assert_eq!(parse_time("2h", 10_000_000).unwrap(), 10_000_000 - 7_200_000);
+        assert_eq!(parse_time("1d", 5).unwrap(), 0);
+        assert!(parse_time("2x", 5).is_err());
+        assert!(parse_time("é", 5).is_err());
+        assert!(parse_time("", 5).is_err());
+    }
 }

@@ -12,6 +12,7 @@
 //! | `GET /api/tandem/v1/runs/{id}/events` | a recent run's events (SSE): all so far, then live |
 //! | `GET /api/tandem/v1/problems` | the problem bank: summaries |
 //! | `GET /api/tandem/v1/problems/{id}` | a problem's public part (never its hidden tests) |
+//! | `GET /api/tandem/v1/audit` | the audit log as JSON lines (admin; `room`, `requester`, `since_ms`, `until_ms`) |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
 //!
 //! A run naming a `problem` (and `submit` for the hidden tests) streams like any run; its
@@ -234,6 +235,7 @@ pub fn router_with(node: Node, gate: Gate) -> Router {
         .route("/api/tandem/v1/problems/{id}", get(problem))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/api/tandem/v1/audit", get(audit))
         .with_state(node)
         .layer(axum::middleware::from_fn_with_state(gate, self::gate))
 }
@@ -374,6 +376,42 @@ async fn cancel(
             format!("no queued or running run {id}"),
         ))
     }
+}
+
+/// `?room=&requester=&since_ms=&until_ms=` of `GET /api/tandem/v1/audit`.
+#[derive(serde::Deserialize)]
+struct AuditQuery {
+    room: Option<String>,
+    requester: Option<String>,
+    since_ms: Option<u64>,
+    until_ms: Option<u64>,
+}
+
+/// The audit log as JSON lines (admin only).
+async fn audit(
+    State(node): State<Node>,
+    Extension(who): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    who.require(Scope::Admin)?;
+    let Some(store) = node.store() else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "this node keeps no audit log".into()));
+    };
+    let filter = crate::store::AuditFilter {
+        room: q.room,
+        requester: q.requester,
+        since_ms: q.since_ms,
+        until_ms: q.until_ms,
+    };
+    let entries = store
+        .audit_log(&filter)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut lines = String::new();
+    for e in entries {
+        lines.push_str(&serde_json::to_string(&e).unwrap_or_default());
+        lines.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response())
 }
 
 async fn metrics(State(node): State<Node>, Extension(who): Extension<Principal>) -> Result<Response, ApiError> {

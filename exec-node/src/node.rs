@@ -26,7 +26,7 @@ use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
 use crate::sandbox::{self, Remover, Sandbox, SandboxSpec, Shape};
 use crate::schedule::Scheduler;
-use crate::store::{JobRecord, Store, StoreError};
+use crate::store::{AuditEvent, JobRecord, Store, StoreError};
 
 /// Runs whose events stay available to late watchers.
 const RECENT_RUNS: usize = 256;
@@ -284,16 +284,12 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(job_id.clone(), cancel_tx.clone());
-        if let Some(store) = &inner.store {
-            if let Err(e) = store.audit(&job_id, requester, &prep) {
-                tracing::error!("audit log write failed: {e}");
-            }
-        }
+        // Runs of one room share that room's turn; a run without a room is its requester's.
+        let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
+        self.audit(Store::run_entry(&job_id, requester, &tenant, req, &prep));
         tracing::info!(job = %job_id, requester, language = %prep.language.id, position, "run accepted");
 
         let this = self.clone();
-        // Runs of one room share that room's turn; a run without a room is its requester's.
-        let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
         let requester = requester.to_string();
         let id = job_id.clone();
         let log = inner.recent.start(&job_id, &requester);
@@ -359,6 +355,13 @@ impl Node {
                         tracing::error!("job record write failed: {e}");
                     }
                 }
+                this.audit(AuditEvent::Verdict {
+                    job_id: id.clone(),
+                    requester: requester.clone(),
+                    tenant: tenant.clone(),
+                    verdict: r.verdict,
+                    tests: r.tests.as_ref().map(|t| t.verdict),
+                });
             }
         });
         Ok(RunHandle {
@@ -366,6 +369,15 @@ impl Node {
             events: rx,
             cancel: cancel_tx,
         })
+    }
+
+    /// Appends to the audit log, if the node keeps one (a failed write is logged, not fatal).
+    pub fn audit(&self, event: AuditEvent) {
+        if let Some(store) = &self.inner.store {
+            if let Err(e) = store.audit(event) {
+                tracing::error!("audit log write failed: {e}");
+            }
+        }
     }
 
     /// Runs a request to its end.

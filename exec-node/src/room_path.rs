@@ -42,6 +42,7 @@ use tandem_shared::room_run::{RoomRunMessage, RunBy, RunKind};
 use tokio::sync::mpsc;
 
 use crate::node::Node;
+use crate::store::AuditEvent;
 
 /// Frames queued per watcher; one that cannot keep up is dropped (it reconnects and gets the
 /// runs in flight again).
@@ -449,6 +450,11 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     tracing::info!(room = %room.id, peer = short(&remote), ?role, "room peer connected");
+    inner.node.audit(AuditEvent::Join {
+        room: room.id.clone(),
+        member: remote.clone(),
+        role: format!("{role:?}").to_lowercase(),
+    });
 
     let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(WATCHER_QUEUE);
     let conn_id = inner.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -494,6 +500,10 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
     }
     conn.close(0u32.into(), b"bye");
     tracing::info!(room = %room.id, peer = short(&remote), "room peer left");
+    inner.node.audit(AuditEvent::Leave {
+        room: room.id.clone(),
+        member: remote.clone(),
+    });
     Ok(())
 }
 
@@ -629,7 +639,7 @@ fn start_run(
     request.room = Some(room.id.clone());
     // What a run judges follows its kind, which every peer sees in `run_accepted`.
     request.submit = kind == RunKind::Submit;
-    let requester = format!("{remote} (room {})", room.id);
+    let requester = remote.to_string();
     let mut handle = match inner.node.submit(&request, &requester) {
         Ok(h) => h,
         Err(e) => return reject(e.to_string()),

@@ -211,7 +211,46 @@ async fn keys_scopes_and_ownership_decide_who_may_do_what() {
         call(Method::GET, &format!("{url}/api/v2/runtimes"), Some(BOB)).await.0,
         200
     );
+
+    // The audit log names the key's holder, the run's tenant, its source and its verdict; an
+    // admin reads it from the running node, the operator from the stopped node's data.
+    assert_eq!(
+        call(Method::GET, &format!("{url}/api/tandem/v1/audit"), Some(ALICE))
+            .await
+            .0,
+        403
+    );
+    let lines = reqwest::Client::new()
+        .get(format!("{url}/api/tandem/v1/audit?requester=key:alice"))
+        .bearer_auth(ADMIN)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     drop(server);
+    let out = Command::new(env!("CARGO_BIN_EXE_tandem-exec"))
+        .args(["audit", "--requester", "key:alice", "--data"])
+        .arg(dir.join("db"))
+        .env("RUST_LOG", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), lines);
+    let entries: Vec<Value> = lines.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let run = entries
+        .iter()
+        .find(|e| e["event"] == "run" && e["job_id"] == job.as_str())
+        .expect("the run is audited");
+    assert_eq!(run["tenant"], "key:alice");
+    assert_eq!(run["source_sha256"].as_str().map(str::len), Some(64));
+    let verdict = entries
+        .iter()
+        .find(|e| e["event"] == "verdict" && e["job_id"] == job.as_str())
+        .expect("its verdict is audited");
+    assert_eq!(verdict["verdict"], "cancelled");
+    assert!(entries.iter().all(|e| e["requester"] == "key:alice"), "{lines}");
     let _ = std::fs::remove_dir_all(&dir);
 }
 
