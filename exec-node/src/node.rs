@@ -453,9 +453,9 @@ pub async fn probe_limits(engine: &Engine, cfg: &NodeConfig, image: &str) -> Res
     let id = sb.id.clone();
     drop(sb);
     sandbox::destroy(engine.clone(), id).await;
-    if !seen
+    if seen
         .lowest_host_uid
-        .is_some_and(|u| u >= tandem_shared::sandbox::HOST_UID_FLOOR)
+        .is_none_or(|u| u < tandem_shared::sandbox::HOST_UID_FLOOR)
     {
         tracing::warn!(
             lowest_host_uid = ?seen.lowest_host_uid,

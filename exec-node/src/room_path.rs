@@ -130,6 +130,34 @@ struct RoomEntry {
     last_used: Instant,
 }
 
+/// Why a member may not start a run now. Sent to the peer as its sentence (`run_rejected`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0} is not a member of this room")]
+    NotMember(String),
+    #[error("{0} was revoked from this room")]
+    Revoked(String),
+    #[error("an interviewer turned runs off in this room")]
+    RunsDisabled,
+    #[error("spectators cannot run code in this room (an interviewer can allow it in the room's settings)")]
+    Spectator,
+    #[error("a submission names the room's problem")]
+    SubmitWithoutProblem,
+    #[error("no interviewer has chosen a problem for this room, so there is nothing to submit to")]
+    NoProblemChosen,
+    #[error("submissions in this room are for the problem an interviewer chose ({chosen}), not {asked}")]
+    OtherProblem { chosen: String, asked: String },
+    #[error("rate limit: {whose} can start at most {limit} {what} per minute; try again in {wait_s} s")]
+    RateLimited {
+        /// "you" or "this room".
+        whose: &'static str,
+        limit: usize,
+        /// "runs" or "submissions".
+        what: &'static str,
+        wait_s: u64,
+    },
+}
+
 /// Starts within the last [`WINDOW`], per member and for the whole room.
 #[derive(Default)]
 struct Rate {
@@ -139,15 +167,15 @@ struct Rate {
 
 impl Rate {
     /// Whether `member` may start one more now: its count and the room's are under their
-    /// limits; else a sentence saying when to try again. `what` names what is counted.
+    /// limits. `what` names what is counted.
     fn check(
         &mut self,
         member: &str,
         per_member: usize,
         per_room: usize,
-        what: &str,
+        what: &'static str,
         now: Instant,
-    ) -> Result<(), String> {
+    ) -> Result<(), Refusal> {
         let expire = |q: &mut VecDeque<Instant>| {
             while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
                 q.pop_front();
@@ -158,18 +186,17 @@ impl Rate {
             expire(q);
             !q.is_empty()
         });
-        let wait = |q: &VecDeque<Instant>| WINDOW.saturating_sub(now.duration_since(q[0])).as_secs() + 1;
+        let limited = |whose, limit, q: &VecDeque<Instant>| Refusal::RateLimited {
+            whose,
+            limit,
+            what,
+            wait_s: WINDOW.saturating_sub(now.duration_since(q[0])).as_secs() + 1,
+        };
         if let Some(q) = self.by_member.get(member).filter(|q| q.len() >= per_member) {
-            return Err(format!(
-                "rate limit: you can start at most {per_member} {what} per minute; try again in {} s",
-                wait(q)
-            ));
+            return Err(limited("you", per_member, q));
         }
         if self.room.len() >= per_room {
-            return Err(format!(
-                "rate limit: this room can start at most {per_room} {what} per minute; try again in {} s",
-                wait(&self.room)
-            ));
+            return Err(limited("this room", per_room, &self.room));
         }
         Ok(())
     }
@@ -253,20 +280,24 @@ impl RoomEntry {
 
     /// May `member` start a run of this kind (and, for a Submit, of this problem) now? Counts
     /// it if so.
-    fn check_run(&mut self, member: &str, kind: RunKind, problem: Option<&str>, access: &Access) -> Result<(), String> {
+    fn check_run(
+        &mut self,
+        member: &str,
+        kind: RunKind,
+        problem: Option<&str>,
+        access: &Access,
+    ) -> Result<(), Refusal> {
         let Some(m) = self.policy.member(member) else {
-            return Err(format!("{} is not a member of this room", short(member)));
+            return Err(Refusal::NotMember(short(member).to_string()));
         };
         if m.revoked {
-            return Err(format!("{} was revoked from this room", short(member)));
+            return Err(Refusal::Revoked(short(member).to_string()));
         }
         if self.settings.as_ref().is_some_and(|s| s.settings.runs_disabled) {
-            return Err("an interviewer turned runs off in this room".into());
+            return Err(Refusal::RunsDisabled);
         }
         if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
-            return Err(
-                "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
-            );
+            return Err(Refusal::Spectator);
         }
         if kind == RunKind::Submit {
             check_submit_problem(self.settings.as_ref(), problem)?;
@@ -297,16 +328,17 @@ impl RoomEntry {
 }
 
 /// A Submit is judged only against the problem the room's interviewer chose (signed settings).
-fn check_submit_problem(settings: Option<&SignedExecSettings>, problem: Option<&str>) -> Result<(), String> {
+fn check_submit_problem(settings: Option<&SignedExecSettings>, problem: Option<&str>) -> Result<(), Refusal> {
     let Some(problem) = problem else {
-        return Err("a submission names the room's problem".into());
+        return Err(Refusal::SubmitWithoutProblem);
     };
     match settings.and_then(|s| s.settings.problem.as_deref()) {
         Some(chosen) if chosen == problem => Ok(()),
-        Some(chosen) => Err(format!(
-            "submissions in this room are for the problem an interviewer chose ({chosen}), not {problem}"
-        )),
-        None => Err("no interviewer has chosen a problem for this room, so there is nothing to submit to".into()),
+        Some(chosen) => Err(Refusal::OtherProblem {
+            chosen: chosen.to_string(),
+            asked: problem.to_string(),
+        }),
+        None => Err(Refusal::NoProblemChosen),
     }
 }
 
@@ -632,8 +664,8 @@ fn start_run(
             let _ = tx.try_send(Arc::new(b));
         }
     };
-    if let Err(m) = lock(entry).check_run(remote, kind, request.problem.as_deref(), &inner.access) {
-        return reject(m);
+    if let Err(refusal) = lock(entry).check_run(remote, kind, request.problem.as_deref(), &inner.access) {
+        return reject(refusal.to_string());
     }
     // Runs of a room share its turn in the fair queue, whatever the request says.
     request.room = Some(room.id.clone());
@@ -728,22 +760,30 @@ mod tests {
         }
     }
 
+    /// The room's run settings as its creator would sign them, naming the creator's own node.
+    fn exec_settings(creator: &SecretKey, policy: &Policy) -> ExecSettings {
+        ExecSettings {
+            room: policy.room().clone(),
+            ticket: ExecTicket(PeerAddr {
+                id: key_hex(&creator.public()),
+                relay: None,
+                addrs: vec![],
+            })
+            .encode(),
+            spectators_may_run: false,
+            endorsements: vec![],
+            at_ms: 1,
+            runs_disabled: false,
+            problem: None,
+        }
+    }
+
     fn settings_of(creator: &SecretKey, policy: &Policy, problem: Option<&str>) -> SignedExecSettings {
         sign_settings(
             creator,
             ExecSettings {
-                room: policy.room().clone(),
-                ticket: ExecTicket(PeerAddr {
-                    id: key_hex(&creator.public()),
-                    relay: None,
-                    addrs: vec![],
-                })
-                .encode(),
-                spectators_may_run: false,
-                endorsements: vec![],
-                at_ms: 1,
-                runs_disabled: false,
                 problem: problem.map(str::to_string),
+                ..exec_settings(creator, policy)
             },
         )
     }
@@ -754,34 +794,63 @@ mod tests {
         let me = key_hex(&creator.public());
         let mut e = RoomEntry::new(policy.room().clone());
         let a = Access {
-            runs_per_minute_per_requester: 10,
+            runs_per_minute_per_requester: 4,
             runs_per_minute_per_room: 10,
             submits_per_minute_per_member: 2,
             submits_per_minute_per_room: 5,
             ..Default::default()
         };
         // No problem chosen: nothing to submit to.
-        let err = e.check_run(&me, RunKind::Submit, Some("two-sum"), &a).unwrap_err();
-        assert!(err.contains("no interviewer has chosen"), "{err}");
+        let submit = |e: &mut RoomEntry, problem| e.check_run(&me, RunKind::Submit, problem, &a);
+        assert_eq!(submit(&mut e, Some("two-sum")), Err(Refusal::NoProblemChosen));
         e.settings = Some(settings_of(&creator, &policy, Some("two-sum")));
-        let err = e
-            .check_run(&me, RunKind::Submit, Some("edit-distance"), &a)
-            .unwrap_err();
-        assert!(err.contains("(two-sum), not edit-distance"), "{err}");
-        assert!(e.check_run(&me, RunKind::Submit, None, &a).is_err());
+        assert_eq!(
+            submit(&mut e, Some("edit-distance")),
+            Err(Refusal::OtherProblem {
+                chosen: "two-sum".into(),
+                asked: "edit-distance".into()
+            })
+        );
+        assert_eq!(submit(&mut e, None), Err(Refusal::SubmitWithoutProblem));
         // A Run of another problem's examples is fine (they are public).
         e.check_run(&me, RunKind::Run, Some("edit-distance"), &a).unwrap();
-        e.check_run(&me, RunKind::Submit, Some("two-sum"), &a).unwrap();
-        e.check_run(&me, RunKind::Submit, Some("two-sum"), &a).unwrap();
-        let err = e.check_run(&me, RunKind::Submit, Some("two-sum"), &a).unwrap_err();
-        assert!(err.contains("at most 2 submissions per minute"), "{err}");
-        // Refused submissions were not counted as runs: 3 runs so far, room for more.
+        submit(&mut e, Some("two-sum")).unwrap();
+        submit(&mut e, Some("two-sum")).unwrap();
+        let refused = submit(&mut e, Some("two-sum")).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                Refusal::RateLimited {
+                    whose: "you",
+                    limit: 2,
+                    what: "submissions",
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("at most 2 submissions per minute"),
+            "{refused}"
+        );
+        // Refused submissions are not counted as runs: three so far, the fourth is allowed and
+        // the fifth is over the run rate.
         e.check_run(&me, RunKind::Run, None, &a).unwrap();
+        assert!(matches!(
+            e.check_run(&me, RunKind::Run, None, &a),
+            Err(Refusal::RateLimited { what: "runs", .. })
+        ));
         // Settings signed by someone who is not an interviewer do not choose anything.
         let stranger = SecretKey::generate();
         let forged = settings_of(&stranger, &policy, Some("edit-distance"));
         e.learn(Vec::new(), Some(forged));
-        assert!(e.check_run(&me, RunKind::Submit, Some("edit-distance"), &a).is_err());
+        assert_eq!(
+            submit(&mut e, Some("edit-distance")),
+            Err(Refusal::OtherProblem {
+                chosen: "two-sum".into(),
+                asked: "edit-distance".into()
+            })
+        );
     }
 
     #[test]
@@ -838,18 +907,8 @@ mod tests {
             sign_settings(
                 &creator,
                 ExecSettings {
-                    room: policy.room().clone(),
-                    ticket: ExecTicket(PeerAddr {
-                        id: key_hex(&org.public()),
-                        relay: None,
-                        addrs: vec![],
-                    })
-                    .encode(),
-                    spectators_may_run: false,
                     endorsements,
-                    at_ms: 1,
-                    runs_disabled: false,
-                    problem: None,
+                    ..exec_settings(&creator, &policy)
                 },
             )
         };
@@ -871,21 +930,11 @@ mod tests {
         let mut e = RoomEntry::new(policy.room().clone());
         let me = key_hex(&creator.public());
         let mut settings = ExecSettings {
-            room: policy.room().clone(),
-            ticket: ExecTicket(PeerAddr {
-                id: me.clone(),
-                relay: None,
-                addrs: vec![],
-            })
-            .encode(),
-            spectators_may_run: false,
-            endorsements: vec![],
-            at_ms: 1,
             runs_disabled: true,
-            problem: None,
+            ..exec_settings(&creator, &policy)
         };
         e.settings = Some(sign_settings(&creator, settings.clone()));
-        let err = e.check_run(&me, RunKind::Run, None, &access()).unwrap_err();
+        let err = e.check_run(&me, RunKind::Run, None, &access()).unwrap_err().to_string();
         assert!(err.contains("turned runs off"), "{err}");
         settings.runs_disabled = false;
         e.settings = Some(sign_settings(&creator, settings));
@@ -900,11 +949,12 @@ mod tests {
         assert!(e
             .check_run(&key_hex(&SecretKey::generate().public()), RunKind::Run, None, &a)
             .unwrap_err()
+            .to_string()
             .contains("not a member"));
         let me = key_hex(&creator.public());
         e.check_run(&me, RunKind::Run, None, &a).unwrap();
         e.check_run(&me, RunKind::Run, None, &a).unwrap();
-        let err = e.check_run(&me, RunKind::Run, None, &a).unwrap_err();
+        let err = e.check_run(&me, RunKind::Run, None, &a).unwrap_err().to_string();
         assert!(err.contains("at most 2 runs per minute"), "{err}");
     }
 }

@@ -10,22 +10,16 @@ mod common;
 
 use common::*;
 use tandem_exec::NodeConfig;
-use tandem_shared::exec::{PhaseResult, RunEvent, RunRequest, RunResult, SourceFile, TestVerdict, Verdict};
+use tandem_shared::exec::{PhaseResult, RunEvent, RunRequest, RunResult, TestVerdict, Verdict};
 
 /// Two Sum's hidden targets (problems/bank/two-sum.toml).
 const TARGETS: [i64; 5] = [6, -8, 0, 12, 100];
 
 fn submit(lang: &str, code: &str) -> RunRequest {
     RunRequest {
-        language: lang.into(),
-        files: vec![SourceFile {
-            name: None,
-            content: code.into(),
-            ..Default::default()
-        }],
         problem: Some("two-sum".into()),
         submit: true,
-        ..Default::default()
+        ..req(lang, code)
     }
 }
 

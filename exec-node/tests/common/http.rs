@@ -34,6 +34,8 @@ pub async fn serve_with(data: &std::path::Path, node_id: &str, extra: &str) -> S
     let port = free_port();
     let config = data.join("node.toml");
     std::fs::write(&config, format!("node_id = \"{node_id}\"\nmax_parallel = 2\n{extra}")).unwrap();
+    // Waited for by `Server`'s drop (or by the test that kills it).
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(env!("CARGO_BIN_EXE_tandem-exec"))
         .args([
             "--config",

@@ -87,7 +87,7 @@ pub fn expect_verdict(r: &RunResult, v: Verdict) {
                 end -= 1;
             }
             shown.truncate(end);
-            shown.push_str("…");
+            shown.push('…');
         }
         panic!("expected {v:?}, got {:?}; result: {shown}", r.verdict);
     }
