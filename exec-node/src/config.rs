@@ -53,8 +53,9 @@ pub struct NodeConfig {
     /// User namespace of every sandbox: `auto` (Podman: a range of host uids of its own, from
     /// the `containers` entries of /etc/subuid and /etc/subgid), or empty (the default) to
     /// leave it to the engine (Docker's daemon-wide `userns-remap`, Podman's `remap-uids` in
-    /// storage.conf). Podman 4.3 can deadlock its API service when `auto` sandboxes are created
-    /// concurrently, so `auto` wants a newer Podman.
+    /// storage.conf). Podman 4.3 deadlocks its API service when `auto` sandboxes are created
+    /// concurrently (reproduced with `tests/languages.rs`: the service holds its storage,
+    /// layers, images and userns locks and answers nothing), so `auto` wants a newer Podman.
     pub sandbox_userns: String,
     /// Refuse to start (like an unenforced limit) unless the probe sandbox's uids map to host
     /// uids of no host account (at least 65536). Off: the node warns at start-up instead.

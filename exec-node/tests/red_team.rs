@@ -331,7 +331,8 @@ async fn run_memory_below_compile_memory_is_still_enforced() {
 #[tokio::test]
 async fn a_program_that_stops_the_agent_ends_at_the_wall_limit() {
     let node = node().await;
-    let code = "import os, signal\nprint('stopping', flush=True)\nos.kill(os.getppid(), signal.SIGSTOP)\nos.killpg(0, signal.SIGSTOP)\nos.kill(-1, signal.SIGSTOP)\n";
+    // The pause lets the agent forward the line before it is stopped.
+    let code = "import os, signal, time\nprint('stopping', flush=True)\ntime.sleep(0.5)\nos.kill(os.getppid(), signal.SIGSTOP)\nos.killpg(0, signal.SIGSTOP)\nos.kill(-1, signal.SIGSTOP)\n";
     let mut r = req("python", code);
     let wall = std::time::Duration::from_millis(2000);
     r.limits.run_wall_ms = Some(wall.as_millis() as u64);
