@@ -95,6 +95,11 @@ DOC
   install -D -m644 /dev/stdin "$tmp/exec/usr/share/doc/tandem-exec/README" <<'DOC'
 tandem-exec: Tandem's execution node. It needs rootful Podman with its API socket
 (systemctl enable --now podman.socket) and the runner image (scripts/build-runner-image.sh).
+To run every sandbox in a user namespace of its own (sandbox_userns = "auto" and
+require_user_namespace = true in its config; needs a Podman newer than 4.3), add
+`containers:2147483647:2147483648` to /etc/subuid and /etc/subgid.
+It listens on 127.0.0.1:2000; to listen elsewhere (TANDEM_EXEC_HTTP), list API keys in its
+config first (tandem-exec key new --name NAME --scope run).
 Start it with: systemctl enable --now tandem-exec
 DOC
   pack_deb tandem-exec "Tandem execution node: runs interview code in Podman sandboxes" "libc6, podman" "$tmp/exec"

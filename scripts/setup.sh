@@ -70,6 +70,11 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 runtime = "runc"
 CONF
 fi
+# Every sandbox runs in a user namespace of its own (the node's `sandbox_userns = "auto"`):
+# Podman takes the host uid ranges from the `containers` entries.
+for f in /etc/subuid /etc/subgid; do
+  grep -q '^containers:' "$f" 2>/dev/null || echo "containers:2147483647:2147483648" >>"$f"
+done
 sock=/run/podman/podman.sock
 if ! curl -sf --unix-socket "$sock" http://d/_ping >/dev/null 2>&1; then
   say "starting the Podman API service on $sock"

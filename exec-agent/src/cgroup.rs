@@ -63,6 +63,7 @@ impl Cgroup {
                     pids: limited(read_u64(root.join("pids/pids.max"))),
                     cpu_millis,
                     cgroup_version: 1,
+                    lowest_host_uid: None,
                 }
             }
             Cgroup::V2 { dir } => {
@@ -83,6 +84,7 @@ impl Cgroup {
                     pids: limited(read_u64(dir.join("pids.max"))),
                     cpu_millis,
                     cgroup_version: 2,
+                    lowest_host_uid: None,
                 }
             }
             Cgroup::None => ObservedLimits::default(),

@@ -6,8 +6,9 @@
 //!
 //! The agent runs as the same unprivileged user as the program it runs, so it makes itself
 //! non-dumpable: the program can then neither ptrace it nor open its stdout through `/proc`
-//! to forge frames. Worst case, the program kills the agent, and the node reports the run as
-//! failed because the stream ended without a report.
+//! to forge frames. It can still signal the agent: killed, the stream ends without a report and
+//! the node reports an internal error at once; stopped, the node ends the phase itself at its
+//! wall limit (it starts its own clock at the agent's `PhaseStart` frame).
 
 mod cgroup;
 mod phase;
@@ -48,9 +49,14 @@ fn main() {
     // SAFETY: fd 1 is our stdout, owned by this process for its whole life.
     let out = Out(Arc::new(Mutex::new(unsafe { File::from_raw_fd(1) })));
     let cg = cgroup::Cgroup::detect();
+    let mut limits = cg.limits();
+    // Whether the sandbox's uids are host uids: the node checks it like the cgroup's limits.
+    limits.lowest_host_uid = std::fs::read_to_string("/proc/self/uid_map")
+        .ok()
+        .and_then(|m| tandem_shared::sandbox::lowest_host_uid(&m));
     let hello = AgentHello {
         version: AGENT_PROTOCOL_VERSION,
-        limits: cg.limits(),
+        limits,
         // SAFETY: getuid cannot fail.
         uid: unsafe { libc::getuid() },
     };
@@ -133,6 +139,7 @@ fn run(job: AgentJob, mut prestarted: Option<phase::Prestarted>, out: &Out, cg: 
         } else {
             None
         };
+        out.send(FrameKind::PhaseStart, b"");
         let report = phase::run_phase(p, pre, &stdin, &job.env, i == 0, out, cg, &reaper);
         let ok = report.exit_code == Some(0) && report.limit.is_none() && !report.oom_killed;
         if ok && p.phase == Phase::Compile && !job.artifacts.is_empty() {

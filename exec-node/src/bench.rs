@@ -332,6 +332,141 @@ pub async fn run(
     Ok(report)
 }
 
+/// One HTTP/1.1 request on a fresh connection (as a Piston client makes it); the status and
+/// the body.
+async fn http_once(
+    addr: std::net::SocketAddr,
+    method: &str,
+    path: &str,
+    key: Option<&str>,
+    body: &str,
+) -> anyhow::Result<(u16, String)> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(addr).await?;
+    let auth = key
+        .map(|k| format!("Authorization: Bearer {k}\r\n"))
+        .unwrap_or_default();
+    let head = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n{auth}Connection: close\r\n\r\n",
+        body.len()
+    );
+    stream.write_all(head.as_bytes()).await?;
+    stream.write_all(body.as_bytes()).await?;
+    let mut answer = Vec::new();
+    stream.read_to_end(&mut answer).await?;
+    let text = String::from_utf8_lossy(&answer).into_owned();
+    let status = text
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .ok_or_else(|| anyhow::anyhow!("no HTTP status in {text:?}"))?;
+    Ok((status, text))
+}
+
+/// What the HTTP gate (API key + per-IP and per-key rate limits) costs: the same node served
+/// twice on loopback, once without keys and once with one, Python hello world through
+/// `POST /api/v2/execute` alternating between the two, and a cheap route alone.
+pub async fn run_http(node: &Node, runs: usize, cheap_runs: usize) -> anyhow::Result<String> {
+    let key = crate::auth::new_key();
+    let mut keyed_cfg = node.config().clone();
+    keyed_cfg.api_keys = vec![crate::auth::ApiKey {
+        name: "bench".into(),
+        sha256: crate::auth::hash_key(&key),
+        scopes: vec![crate::auth::Scope::Run],
+    }];
+    // Rates high enough that the bench measures the check, not a refusal.
+    keyed_cfg.http_requests_per_minute_per_ip = 1_000_000;
+    keyed_cfg.http_requests_per_minute_per_key = 1_000_000;
+    let mut open_cfg = keyed_cfg.clone();
+    open_cfg.api_keys.clear();
+    let mut servers = Vec::new();
+    let mut addrs = Vec::new();
+    for cfg in [&open_cfg, &keyed_cfg] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        addrs.push(listener.local_addr()?);
+        let app = crate::http::router_with(node.clone(), crate::http::Gate::new(cfg)?);
+        servers.push(tokio::spawn(async move {
+            axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .await
+        }));
+    }
+    let keys = [None, Some(key.as_str())];
+    let hello = |n: usize| {
+        serde_json::json!({"language": "python", "version": "*", "files": [{"content": format!("print('Hello, World!')\n# run {n}\n")}]})
+            .to_string()
+    };
+    // Warm-up, one each.
+    for (addr, key) in addrs.iter().zip(keys) {
+        http_once(*addr, "POST", "/api/v2/execute", key, &hello(0)).await?;
+    }
+    let mut times: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..runs {
+        // Alternate which goes first, so drift on the machine hits both alike.
+        let order = if i % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            let t = Instant::now();
+            let (status, text) = http_once(
+                addrs[which],
+                "POST",
+                "/api/v2/execute",
+                keys[which],
+                &hello(i * 2 + which + 1),
+            )
+            .await?;
+            let d = t.elapsed();
+            if status != 200 || !text.contains("Hello, World!") {
+                anyhow::bail!("HTTP {status}: {text}");
+            }
+            times[which].push(d);
+        }
+    }
+    let mut cheap: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
+    for i in 0..cheap_runs * 2 {
+        let which = i % 2;
+        let t = Instant::now();
+        let (status, _) = http_once(addrs[which], "GET", "/api/v2/runtimes", keys[which], "").await?;
+        cheap[which].push(t.elapsed());
+        if status != 200 {
+            anyhow::bail!("GET /api/v2/runtimes: HTTP {status}");
+        }
+    }
+    for s in &servers {
+        s.abort();
+    }
+    for v in times.iter_mut().chain(cheap.iter_mut()) {
+        v.sort();
+    }
+    let mut report = String::new();
+    writeln!(
+        report,
+        "### HTTP gate: API key + rate limits ({runs} Python hello runs each, alternating; {cheap_runs} `GET /api/v2/runtimes` each)\n"
+    )?;
+    writeln!(
+        report,
+        "| route | without keys p50 / p95 ms | with a key p50 / p95 ms | p50 difference ms |"
+    )?;
+    writeln!(report, "| --- | --- | --- | --- |")?;
+    for (name, v) in [
+        ("`POST /api/v2/execute` (Python hello)", &times),
+        ("`GET /api/v2/runtimes`", &cheap),
+    ] {
+        let (a, b) = (percentile(&v[0], 50.0), percentile(&v[1], 50.0));
+        writeln!(
+            report,
+            "| {name} | {} / {} | {} / {} | {:+.2} |",
+            ms(a),
+            ms(percentile(&v[0], 95.0)),
+            ms(b),
+            ms(percentile(&v[1], 95.0)),
+            (b.as_secs_f64() - a.as_secs_f64()) * 1000.0
+        )?;
+    }
+    Ok(report)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -89,6 +89,31 @@ enum Cmd {
         #[arg(last = true)]
         args: Vec<String>,
     },
+    /// HTTP API keys.
+    Key {
+        #[command(subcommand)]
+        cmd: KeyCmd,
+    },
+    /// Print the audit log as JSON lines (runs, submissions, room joins and leaves), oldest
+    /// first. Reads the data directory, so the node must be stopped; a running node answers
+    /// the same at `GET /api/tandem/v1/audit` (admin key).
+    Audit {
+        /// The node's data directory (as `serve --data`).
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Only this room (room path) or run tenant (`key:<name>`).
+        #[arg(long)]
+        room: Option<String>,
+        /// Only this requester or room member.
+        #[arg(long)]
+        requester: Option<String>,
+        /// From this time on: Unix milliseconds, or an age like `90s`, `30m`, `12h`, `7d`.
+        #[arg(long)]
+        since: Option<String>,
+        /// Up to this time (same forms).
+        #[arg(long)]
+        until: Option<String>,
+    },
     /// Start one sandbox and print the limits it really has.
     Probe,
     /// Remove sandboxes this node left behind.
@@ -109,6 +134,24 @@ enum Cmd {
         /// Pause before each run, in ms (0: back to back; an interview's runs are seconds apart).
         #[arg(long, default_value_t = 0)]
         pace_ms: u64,
+        /// Measure the HTTP gate instead: Python hello through `POST /api/v2/execute` with and
+        /// without an API key (and rate limits), alternating, on the same node.
+        #[arg(long)]
+        http_gate: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeyCmd {
+    /// Make a key: prints the key (give it to the client) and the config lines that let it in
+    /// (only its hash goes into the config).
+    New {
+        /// Who the runs belong to (letters, digits, `.`, `_`, `-`).
+        #[arg(long)]
+        name: String,
+        /// `run`, `watch` and/or `admin` (repeatable).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
     },
 }
 
@@ -162,6 +205,66 @@ async fn run(cli: Cli) -> Result<()> {
         );
         return Ok(());
     }
+    if let Cmd::Audit {
+        data,
+        room,
+        requester,
+        since,
+        until,
+    } = &cli.cmd
+    {
+        let dir = data.clone().unwrap_or_else(|| cfg.data_dir.clone());
+        let store = crate::store::Store::open(&dir).with_context(|| {
+            format!(
+                "opening the audit log in {} (is the node still running? then ask it: GET /api/tandem/v1/audit)",
+                dir.display()
+            )
+        })?;
+        let now = tandem_room::policy::now_ms();
+        let filter = crate::store::AuditFilter {
+            room: room.clone(),
+            requester: requester.clone(),
+            since_ms: since.as_deref().map(|t| parse_time(t, now)).transpose()?,
+            until_ms: until.as_deref().map(|t| parse_time(t, now)).transpose()?,
+        };
+        let mut out = std::io::stdout().lock();
+        for entry in store.audit_log(&filter)? {
+            writeln!(out, "{}", serde_json::to_string(&entry)?)?;
+        }
+        return Ok(());
+    }
+    if let Cmd::Key {
+        cmd: KeyCmd::New { name, scopes },
+    } = &cli.cmd
+    {
+        let scopes: Vec<crate::auth::Scope> = scopes
+            .iter()
+            .map(|s| serde_json::from_value(serde_json::Value::String(s.to_lowercase())))
+            .collect::<Result<_, _>>()
+            .context("--scope: one of run, watch, admin")?;
+        let key = crate::auth::new_key();
+        let entry = crate::auth::ApiKey {
+            name: name.clone(),
+            sha256: crate::auth::hash_key(&key),
+            scopes,
+        };
+        crate::auth::Keys::from_config(std::slice::from_ref(&entry))?;
+        // The name is checked to be plain ASCII, so JSON's quoting is TOML's.
+        let scopes: Vec<String> = entry
+            .scopes
+            .iter()
+            .map(serde_json::to_string)
+            .collect::<Result<_, _>>()?;
+        eprintln!("the key (give it to the client; it is not stored anywhere):");
+        println!("{key}");
+        eprintln!(
+            "\nadd to the node's config:\n[[api_keys]]\nname = {}\nsha256 = \"{}\"\nscopes = [{}]",
+            serde_json::to_string(&entry.name)?,
+            entry.sha256,
+            scopes.join(", ")
+        );
+        return Ok(());
+    }
     let engine = Engine::connect(cli.engine.as_deref()).await?;
     match &cli.cmd {
         Cmd::Serve {
@@ -201,13 +304,18 @@ async fn run(cli: Cli) -> Result<()> {
                     .collect(),
                 runs_per_minute_per_requester: cfg.room_runs_per_minute_per_requester,
                 runs_per_minute_per_room: cfg.room_runs_per_minute_per_room,
+                submits_per_minute_per_member: cfg.room_submits_per_minute_per_member,
+                submits_per_minute_per_room: cfg.room_submits_per_minute_per_room,
             };
-            let key = tandem_room::identity::load_or_create(&cfg.data_dir)?;
-            let node = Node::start(engine, cfg, manifest, Some(store)).await?;
+            // Before anything starts: a node without keys listens on loopback only.
             let listener = tokio::net::TcpListener::bind(http)
                 .await
                 .with_context(|| format!("binding {http}"))?;
             let http_addr = listener.local_addr()?;
+            crate::http::check_exposure(http_addr, &cfg)?;
+            crate::auth::Keys::from_config(&cfg.api_keys).context("the config's api_keys")?;
+            let key = tandem_room::identity::load_or_create(&cfg.data_dir)?;
+            let node = Node::start(engine, cfg, manifest, Some(store)).await?;
             tracing::info!("tandem-exec serving on http://{http_addr}");
             let mut ticket = None;
             let mut endpoint = None;
@@ -352,18 +460,61 @@ async fn run(cli: Cli) -> Result<()> {
             baseline_runs,
             languages,
             pace_ms,
+            http_gate,
         } => {
             cfg.node_id = format!("bench-{}", std::process::id());
             let cache_dir = std::env::temp_dir().join(format!("tandem-bench-cache-{}", std::process::id()));
             cfg.compile_cache_dir = Some(cache_dir.clone());
             let node = Node::start(engine, cfg, manifest, None).await?;
-            let report =
-                crate::bench::run(&node, *runs, *baseline_runs, languages, Duration::from_millis(*pace_ms)).await;
+            let report = if *http_gate {
+                crate::bench::run_http(&node, *runs, 500).await
+            } else {
+                crate::bench::run(&node, *runs, *baseline_runs, languages, Duration::from_millis(*pace_ms)).await
+            };
             node.shutdown(Duration::from_secs(30)).await;
             let _ = std::fs::remove_dir_all(&cache_dir);
             println!("{}", report?);
         }
-        Cmd::Languages | Cmd::Endorse { .. } => unreachable!("handled above"),
+        Cmd::Languages | Cmd::Endorse { .. } | Cmd::Key { .. } | Cmd::Audit { .. } => unreachable!("handled above"),
     }
     Ok(())
+}
+
+/// A point in time for `audit`: Unix milliseconds, or an age before `now_ms` (`90s`, `30m`,
+/// `12h`, `7d`).
+fn parse_time(text: &str, now_ms: u64) -> Result<u64> {
+    let text = text.trim();
+    if let Ok(ms) = text.parse::<u64>() {
+        return Ok(ms);
+    }
+    let Some(unit) = text.chars().last() else {
+        bail!("an empty time: Unix milliseconds or an age like 30m, 12h, 7d");
+    };
+    let amount: u64 = text[..text.len() - unit.len_utf8()]
+        .parse()
+        .with_context(|| format!("{text:?}: Unix milliseconds or an age like 30m, 12h, 7d"))?;
+    let seconds = match unit {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        _ => bail!("{text:?}: Unix milliseconds or an age like 30m, 12h, 7d"),
+    };
+    Ok(now_ms.saturating_sub(amount.saturating_mul(seconds * 1000)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn audit_times_are_milliseconds_or_ages() {
+        assert_eq!(parse_time("1700000000000", 5).unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("90s", 100_000).unwrap(), 10_000);
+        assert_eq!(parse_time("2h", 10_000_000).unwrap(), 10_000_000 - 7_200_000);
+        assert_eq!(parse_time("1d", 5).unwrap(), 0);
+        assert!(parse_time("2x", 5).is_err());
+        assert!(parse_time("é", 5).is_err());
+        assert!(parse_time("", 5).is_err());
+    }
 }

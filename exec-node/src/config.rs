@@ -50,6 +50,16 @@ pub struct NodeConfig {
     pub max_args: usize,
     /// Run even if the engine does not enforce limits. Dangerous: logs a loud warning.
     pub allow_unenforced_limits: bool,
+    /// User namespace of every sandbox: `auto` (Podman: a range of host uids of its own, from
+    /// the `containers` entries of /etc/subuid and /etc/subgid), or empty (the default) to
+    /// leave it to the engine (Docker's daemon-wide `userns-remap`, Podman's `remap-uids` in
+    /// storage.conf). Podman 4.3 deadlocks its API service when `auto` sandboxes are created
+    /// concurrently (reproduced with `tests/languages.rs`: the service holds its storage,
+    /// layers, images and userns locks and answers nothing), so `auto` wants a newer Podman.
+    pub sandbox_userns: String,
+    /// Refuse to start (like an unenforced limit) unless the probe sandbox's uids map to host
+    /// uids of no host account (at least 65536). Off: the node warns at start-up instead.
+    pub require_user_namespace: bool,
     /// Pre-started sandboxes kept per language even with no demand (0 allowed).
     pub pool_floor: usize,
     /// Most pre-started sandboxes per language under demand.
@@ -69,9 +79,19 @@ pub struct NodeConfig {
     pub room_runs_per_minute_per_requester: usize,
     /// Room path: runs one room may start per minute.
     pub room_runs_per_minute_per_room: usize,
+    /// Room path: Submits (hidden tests) one member may make per minute, on top of the run rate.
+    pub room_submits_per_minute_per_member: usize,
+    /// Room path: Submits one room may make per minute.
+    pub room_submits_per_minute_per_room: usize,
     /// The problem bank: a directory of problem files (`*.toml`); unset or empty means the
     /// bundled starter set.
     pub problems_dir: Option<PathBuf>,
+    /// HTTP API keys (hashed; see `auth`). None: the HTTP API listens on loopback only.
+    pub api_keys: Vec<crate::auth::ApiKey>,
+    /// HTTP requests one client IP may make per minute (before its key is looked at).
+    pub http_requests_per_minute_per_ip: u32,
+    /// HTTP requests one API key (by name) may make per minute.
+    pub http_requests_per_minute_per_key: u32,
 }
 
 impl Default for NodeConfig {
@@ -112,6 +132,8 @@ impl Default for NodeConfig {
             max_stdin_bytes: MIB as usize,
             max_args: 64,
             allow_unenforced_limits: false,
+            sandbox_userns: String::new(),
+            require_user_namespace: false,
             pool_floor: 1,
             pool_ceiling: 4,
             pool_languages: Vec::new(),
@@ -121,7 +143,12 @@ impl Default for NodeConfig {
             room_organisations: Vec::new(),
             room_runs_per_minute_per_requester: 30,
             room_runs_per_minute_per_room: 90,
+            room_submits_per_minute_per_member: 3,
+            room_submits_per_minute_per_room: 6,
             problems_dir: None,
+            api_keys: Vec::new(),
+            http_requests_per_minute_per_ip: 1200,
+            http_requests_per_minute_per_key: 600,
         }
     }
 }

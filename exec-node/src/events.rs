@@ -23,9 +23,15 @@ struct State {
 pub struct EventLog {
     state: Mutex<State>,
     notify: Notify,
+    /// Who started the run (the requester): only they, or an admin, may watch or cancel it.
+    owner: String,
 }
 
 impl EventLog {
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -82,9 +88,12 @@ impl RecentRuns {
         }
     }
 
-    /// A new log for `job_id`, forgetting the oldest one beyond the bound.
-    pub fn start(&self, job_id: &str) -> Arc<EventLog> {
-        let log = Arc::new(EventLog::default());
+    /// A new log for `job_id` started by `owner`, forgetting the oldest one beyond the bound.
+    pub fn start(&self, job_id: &str, owner: &str) -> Arc<EventLog> {
+        let log = Arc::new(EventLog {
+            owner: owner.to_string(),
+            ..Default::default()
+        });
         let mut runs = self.runs.lock().unwrap_or_else(|e| e.into_inner());
         runs.push_back((job_id.to_string(), log.clone()));
         while runs.len() > self.keep {
@@ -138,7 +147,7 @@ mod tests {
     fn only_recent_runs_are_kept() {
         let recent = RecentRuns::new(2);
         for id in ["a", "b", "c"] {
-            recent.start(id);
+            recent.start(id, "me");
         }
         assert!(recent.get("a").is_none());
         assert!(recent.get("b").is_some() && recent.get("c").is_some());

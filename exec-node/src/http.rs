@@ -12,10 +12,15 @@
 //! | `GET /api/tandem/v1/runs/{id}/events` | a recent run's events (SSE): all so far, then live |
 //! | `GET /api/tandem/v1/problems` | the problem bank: summaries |
 //! | `GET /api/tandem/v1/problems/{id}` | a problem's public part (never its hidden tests) |
+//! | `GET /api/tandem/v1/audit` | the audit log as JSON lines (admin; `room`, `requester`, `since_ms`, `until_ms`) |
 //! | `GET /healthz`, `GET /metrics` | health, Prometheus |
 //!
 //! A run naming a `problem` (and `submit` for the hidden tests) streams like any run; its
 //! `finished` event carries `result.tests`.
+//!
+//! Every route but `/healthz` goes through [`gate`]: the per-IP rate, the API key, the per-key
+//! rate (see [`crate::auth`]). Handlers then check the scope they need; who ran a run, and the
+//! queue's fairness tenant, come from the key.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -23,16 +28,18 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use axum::body::{Body, Bytes};
-use axum::extract::{ConnectInfo, Path, State};
+use axum::extract::{ConnectInfo, Path, Request, State};
 use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use futures_util::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use tandem_shared::exec::{RunEvent, RunRequest};
 
+use crate::auth::{Denied, Keys, Limits, Principal, Scope};
 use crate::node::{Node, SubmitError};
 use crate::piston::{ExecuteRequest, ExecuteResponse, Runtime};
 
@@ -61,8 +68,76 @@ impl IntoResponse for ApiError {
             resp.headers_mut()
                 .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
         }
+        if self.0 == StatusCode::UNAUTHORIZED {
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+        }
         resp
     }
+}
+
+impl From<Denied> for ApiError {
+    fn from(e: Denied) -> Self {
+        let status = match e {
+            Denied::NoKey | Denied::UnknownKey => StatusCode::UNAUTHORIZED,
+            Denied::Scope(_) | Denied::NotYours => StatusCode::FORBIDDEN,
+        };
+        ApiError(status, e.to_string())
+    }
+}
+
+fn too_many(seconds: u64, whose: &str) -> Response {
+    let mut resp = ApiError(
+        StatusCode::TOO_MANY_REQUESTS,
+        format!("rate limit: too many requests from this {whose}; retry in {seconds} s"),
+    )
+    .into_response();
+    resp.headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from(seconds));
+    resp
+}
+
+/// What [`gate`] needs: the keys and the rates.
+pub struct Gate {
+    keys: Keys,
+    limits: Limits,
+}
+
+impl Gate {
+    pub fn new(cfg: &crate::NodeConfig) -> Result<Self, crate::auth::KeyConfigError> {
+        Ok(Self {
+            keys: Keys::from_config(&cfg.api_keys)?,
+            limits: Limits::new(
+                cfg.http_requests_per_minute_per_ip,
+                cfg.http_requests_per_minute_per_key,
+            ),
+        })
+    }
+}
+
+/// Rate per IP, then the key, then rate per key; the caller goes into the request's extensions.
+async fn gate(
+    State(gate): State<std::sync::Arc<Gate>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    if req.uri().path() == "/healthz" {
+        return next.run(req).await;
+    }
+    if let Err(wait) = gate.limits.check_ip(peer.ip()) {
+        return too_many(wait, "address");
+    }
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let who = match gate.keys.authenticate(authorization, peer.ip()) {
+        Ok(who) => who,
+        Err(e) => return ApiError::from(e).into_response(),
+    };
+    if let Err(wait) = gate.limits.check_principal(&who) {
+        return too_many(wait, "API key");
+    }
+    req.extensions_mut().insert(who);
+    next.run(req).await
 }
 
 impl From<SubmitError> for ApiError {
@@ -133,14 +208,22 @@ fn json_body<T: DeserializeOwned>(headers: &HeaderMap, body: &Bytes) -> Result<T
     serde_json::from_slice(body).map_err(|e| ApiError(StatusCode::BAD_REQUEST, format!("malformed JSON body: {e}")))
 }
 
-fn requester(headers: &HeaderMap, peer: SocketAddr) -> String {
-    match headers.get("x-tandem-requester").and_then(|v| v.to_str().ok()) {
-        Some(who) => format!("{who} via {peer}"),
-        None => peer.to_string(),
-    }
+/// A run request as the caller may make it: the fairness tenant is the caller's, whatever the
+/// body's `room` says.
+fn owned(mut req: RunRequest, who: &Principal) -> RunRequest {
+    req.room = who.tenant();
+    req
 }
 
-pub fn router(node: Node) -> Router {
+/// The API behind the gate the node's config describes. Fails on an unusable key list.
+pub fn router(node: Node) -> Result<Router, crate::auth::KeyConfigError> {
+    let gate = Gate::new(node.config())?;
+    Ok(router_with(node, gate))
+}
+
+/// The API behind `gate`.
+pub fn router_with(node: Node, gate: Gate) -> Router {
+    let gate = std::sync::Arc::new(gate);
     Router::new()
         .route("/api/v2/runtimes", get(runtimes))
         .route("/api/v2/execute", post(execute))
@@ -152,7 +235,9 @@ pub fn router(node: Node) -> Router {
         .route("/api/tandem/v1/problems/{id}", get(problem))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/metrics", get(metrics))
+        .route("/api/tandem/v1/audit", get(audit))
         .with_state(node)
+        .layer(axum::middleware::from_fn_with_state(gate, self::gate))
 }
 
 async fn runtimes(State(node): State<Node>) -> Json<Vec<Runtime>> {
@@ -179,16 +264,17 @@ async fn problem(
 
 async fn execute(
     State(node): State<Node>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Json<ExecuteResponse>, ApiError> {
+    who.require(Scope::Run)?;
     let body = read_body(&headers, body).await?;
     let req: ExecuteRequest = json_body(&headers, &body)?;
     let req = req
         .into_run_request()
         .map_err(|e| ApiError(StatusCode::BAD_REQUEST, e.0))?;
-    let result = node.run(&req, &requester(&headers, peer)).await?;
+    let result = node.run(&owned(req, &who), &who.requester()).await?;
     if result.run.is_none() && result.compile.is_none() {
         return Err(ApiError(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -210,13 +296,14 @@ async fn execute(
 
 async fn stream_run(
     State(node): State<Node>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(who): Extension<Principal>,
     headers: HeaderMap,
     body: Body,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    who.require(Scope::Run)?;
     let body = read_body(&headers, body).await?;
     let req: RunRequest = json_body(&headers, &body)?;
-    let handle = node.submit(&req, &requester(&headers, peer))?;
+    let handle = node.submit(&owned(req, &who), &who.requester())?;
     // The handle lives inside the stream: a client that disconnects drops it, which cancels
     // the run.
     let stream = futures_util::stream::unfold(Some(handle), |state| async move {
@@ -231,8 +318,13 @@ async fn stream_run(
 /// A run's events as SSE: everything so far, then live until the run ends.
 async fn watch(
     State(node): State<Node>,
+    Extension(who): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, ApiError> {
+    let owner = node
+        .run_owner(&id)
+        .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no recent run {id}")))?;
+    who.require_owner(Scope::Watch, &owner)?;
     let events = node
         .watch(&id)
         .ok_or_else(|| ApiError(StatusCode::NOT_FOUND, format!("no recent run {id}")))?;
@@ -251,15 +343,31 @@ fn sse_event(ev: &RunEvent) -> Event {
     Event::default().event(name).json_data(ev).expect("events serialize")
 }
 
-async fn job(State(node): State<Node>, Path(id): Path<String>) -> Result<Response, ApiError> {
+async fn job(
+    State(node): State<Node>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    who.require(Scope::Watch)?;
     match node.job_record(&id) {
-        Ok(Some(rec)) => Ok(Json(rec).into_response()),
+        Ok(Some(rec)) => {
+            who.require_owner(Scope::Watch, &rec.requester)?;
+            Ok(Json(rec).into_response())
+        }
         Ok(None) => Err(ApiError(StatusCode::NOT_FOUND, format!("no finished run {id}"))),
         Err(e) => Err(ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
     }
 }
 
-async fn cancel(State(node): State<Node>, Path(id): Path<String>) -> Result<StatusCode, ApiError> {
+async fn cancel(
+    State(node): State<Node>,
+    Extension(who): Extension<Principal>,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    who.require(Scope::Run)?;
+    if let Some(owner) = node.run_owner(&id) {
+        who.require_owner(Scope::Run, &owner)?;
+    }
     if node.cancel(&id) {
         Ok(StatusCode::ACCEPTED)
     } else {
@@ -270,14 +378,73 @@ async fn cancel(State(node): State<Node>, Path(id): Path<String>) -> Result<Stat
     }
 }
 
-async fn metrics(State(node): State<Node>) -> impl IntoResponse {
-    (
+/// `?room=&requester=&since_ms=&until_ms=` of `GET /api/tandem/v1/audit`.
+#[derive(serde::Deserialize)]
+struct AuditQuery {
+    room: Option<String>,
+    requester: Option<String>,
+    since_ms: Option<u64>,
+    until_ms: Option<u64>,
+}
+
+/// The audit log as JSON lines (admin only).
+async fn audit(
+    State(node): State<Node>,
+    Extension(who): Extension<Principal>,
+    axum::extract::Query(q): axum::extract::Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    who.require(Scope::Admin)?;
+    let Some(store) = node.store() else {
+        return Err(ApiError(StatusCode::NOT_FOUND, "this node keeps no audit log".into()));
+    };
+    let filter = crate::store::AuditFilter {
+        room: q.room,
+        requester: q.requester,
+        since_ms: q.since_ms,
+        until_ms: q.until_ms,
+    };
+    let entries = store
+        .audit_log(&filter)
+        .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    let mut lines = String::new();
+    for e in entries {
+        lines.push_str(&serde_json::to_string(&e).unwrap_or_default());
+        lines.push('\n');
+    }
+    Ok(([(header::CONTENT_TYPE, "application/x-ndjson")], lines).into_response())
+}
+
+async fn metrics(State(node): State<Node>, Extension(who): Extension<Principal>) -> Result<Response, ApiError> {
+    who.require(Scope::Admin)?;
+    Ok((
         [(
             header::CONTENT_TYPE,
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         node.metrics_text(),
     )
+        .into_response())
+}
+
+/// Why the API is not served.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    #[error(transparent)]
+    Keys(#[from] crate::auth::KeyConfigError),
+    #[error(
+        "refusing to serve the HTTP API on {0} without API keys: anyone who reaches it could run code. Listen on loopback (--http 127.0.0.1:2000), or add keys to the config's `api_keys` (`tandem-exec key new --name NAME --scope run` prints one)"
+    )]
+    OpenWithoutKeys(SocketAddr),
+    #[error("HTTP server: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// A node without API keys serves this machine only: any address but loopback is refused.
+pub fn check_exposure(addr: SocketAddr, cfg: &crate::NodeConfig) -> Result<(), ServeError> {
+    if cfg.api_keys.is_empty() && !addr.ip().is_loopback() {
+        return Err(ServeError::OpenWithoutKeys(addr));
+    }
+    Ok(())
 }
 
 /// Serves the API until `shutdown` resolves.
@@ -285,11 +452,11 @@ pub async fn serve(
     node: Node,
     listener: tokio::net::TcpListener,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    axum::serve(
-        listener,
-        router(node).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await
+) -> Result<(), ServeError> {
+    check_exposure(listener.local_addr()?, node.config())?;
+    let router = router(node)?;
+    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    Ok(())
 }

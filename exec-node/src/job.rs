@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use base64::Engine as _;
 use tandem_shared::exec::{signal_name, Phase, PhaseResult, RunEvent, RunResult, Stream, Verdict};
 use tandem_shared::sandbox::{
-    AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION,
+    AgentFile, AgentJob, AgentPhase, FrameKind, LimitHit, PhaseReport, AGENT_PROTOCOL_VERSION, HOST_UID_FLOOR,
 };
 use tokio::sync::{mpsc, watch};
 
@@ -22,8 +22,12 @@ use crate::sandbox::{Remover, Sandbox, SandboxSpec, Shape};
 const HELLO_TIMEOUT: Duration = Duration::from_secs(60);
 /// Largest build the node accepts back for its cache.
 const MAX_BUILD_BYTES: usize = 64 * 1024 * 1024;
-/// Slack on top of the phases' wall limits before the node stops trusting the agent.
-const DEADLINE_SLACK: Duration = Duration::from_secs(10);
+/// How long the agent may take between phases (writing files, seeding directories, sending
+/// a build back) before the node stops trusting it.
+const BETWEEN_PHASES: Duration = Duration::from_secs(10);
+/// Slack on a phase's wall limit before the node ends the phase itself: the agent's own
+/// verdict (at the limit) arrives well within it unless the agent was stopped.
+const WALL_SLACK: Duration = Duration::from_millis(300);
 
 pub(crate) struct JobContext<'a> {
     pub engine: &'a Engine,
@@ -226,6 +230,8 @@ pub(crate) fn spec_for(
         node_id: cfg.node_id.clone(),
         job_id: job_id.to_string(),
         agent_path: cfg.agent_path.clone(),
+        userns: cfg.sandbox_userns.clone(),
+        require_userns: cfg.require_user_namespace,
     }
 }
 
@@ -251,6 +257,13 @@ pub fn limits_mismatch(spec: &SandboxSpec, seen: &tandem_shared::sandbox::Observ
         if swap != spec.shape.memory_bytes {
             wrong.push(format!("memory+swap {swap} (asked {})", spec.shape.memory_bytes));
         }
+    }
+    match seen.lowest_host_uid {
+        Some(uid) if uid >= HOST_UID_FLOOR => {}
+        _ if !spec.require_userns => {}
+        seen => wrong.push(format!(
+            "no user namespace: sandbox uids map to host uids from {seen:?} (wanted at least {HOST_UID_FLOOR}; with Podman add `containers:2147483647:2147483648` to /etc/subuid and /etc/subgid, with Docker enable userns-remap)"
+        )),
     }
     (!wrong.is_empty()).then(|| wrong.join(", "))
 }
@@ -403,14 +416,23 @@ fn internal_phase(phase: Phase, message: String) -> PhaseResult {
     }
 }
 
+/// What ended a wait for the agent's next frame.
+enum Next {
+    Frame(Result<Option<(FrameKind, Vec<u8>)>, crate::sandbox::SandboxError>),
+    Cancelled,
+    Deadline,
+}
+
 /// Feeds the job and follows the agent's frames until the job is done, cancelled, or the
 /// sandbox misbehaves.
 async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun, result: &mut RunResult) {
     let plan = plan(run.ctx.cache, prep).await;
     let phases = plan.phases;
-    let total_wall: u64 = phases.iter().map(|p| p.1).sum();
-    let deadline = tokio::time::Instant::now() + Duration::from_millis(total_wall) + DEADLINE_SLACK;
     let phase_started = Instant::now();
+    // The node's own clock: between phases the agent gets `BETWEEN_PHASES`; once a phase has
+    // started (`PhaseStart`), its wall limit plus `WALL_SLACK`, then the node ends it.
+    let mut deadline = tokio::time::Instant::now() + BETWEEN_PHASES;
+    let mut in_phase = false;
 
     if let Err(e) = sandbox.send_job(&plan.job).await {
         result.run = Some(internal_phase(Phase::Run, e.to_string()));
@@ -433,17 +455,49 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
     let mut cancel = run.ctx.cancel.clone();
     loop {
         let phase = phases.get(current).map(|p| p.0).unwrap_or(Phase::Run);
-        let frame = tokio::select! {
-            f = sandbox.next_frame() => f,
-            _ = cancel.wait_for(|c| *c) => {
+        let next = tokio::select! {
+            f = sandbox.next_frame() => Next::Frame(f),
+            _ = cancel.wait_for(|c| *c) => Next::Cancelled,
+            _ = tokio::time::sleep_until(deadline) => Next::Deadline,
+        };
+        let frame = match next {
+            Next::Frame(f) => f,
+            Next::Cancelled => {
                 let mut r = internal_phase(phase, "cancelled".into());
                 r.verdict = Verdict::Cancelled;
                 r.wall_ms = phase_started.elapsed().as_millis() as u64;
                 set_phase(result, r);
                 return;
             }
-            _ = tokio::time::sleep_until(deadline) => {
+            Next::Deadline if !in_phase => {
                 set_phase(result, internal_phase(phase, "the sandbox stopped responding".into()));
+                return;
+            }
+            Next::Deadline => {
+                // The agent did not end the phase at its limit (stopped by the program): the
+                // node does, and the sandbox is removed with everything in it.
+                let wall_ms = phases.get(current).map(|p| p.1).unwrap_or_default();
+                tracing::info!(job = run.ctx.job_id, ?phase, "the node ended a phase at its wall limit");
+                let out = flush_output(run, &mut chunkers, &mut out, phase).await;
+                let who = if phase == Phase::Compile {
+                    "compilation"
+                } else {
+                    "program"
+                };
+                let pr = PhaseResult {
+                    phase,
+                    verdict: Verdict::WallTimeLimit,
+                    exit_code: None,
+                    signal: None,
+                    cpu_ms: 0,
+                    wall_ms,
+                    memory_bytes: None,
+                    stdout: out.stdout,
+                    stderr: out.stderr,
+                    output: out.output,
+                    message: Some(format!("{who} exceeded the wall time limit")),
+                };
+                emit_phase(run, pr, result).await;
                 return;
             }
         };
@@ -500,25 +554,18 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                 append(&mut out, stream, &text);
                 run.output(phase, stream, text).await;
             }
+            FrameKind::PhaseStart => {
+                let wall = phases.get(current).map(|p| p.1).unwrap_or_default();
+                deadline = tokio::time::Instant::now() + Duration::from_millis(wall) + WALL_SLACK;
+                in_phase = true;
+            }
             FrameKind::PhaseEnd => {
                 tracing::debug!(
                     job = run.ctx.job_id,
                     since_accept_us = run.ctx.accepted.elapsed().as_micros() as u64,
                     "phase end frame"
                 );
-                for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
-                    let rest = chunkers[idx].finish();
-                    if !rest.is_empty() {
-                        append(&mut out, stream, &rest);
-                        run.output(phase, stream, rest).await;
-                    }
-                }
-                if phase == Phase::Run && run.ctx.problem.is_some_and(|p| !p.hides_output()) {
-                    let rest = run.filter.finish();
-                    if !rest.is_empty() {
-                        run.emit_output(phase, Stream::Stdout, rest).await;
-                    }
-                }
+                let out = flush_output(run, &mut chunkers, &mut out, phase).await;
                 let report: PhaseReport = match serde_json::from_slice(&payload) {
                     Ok(r) => r,
                     Err(e) => {
@@ -527,7 +574,6 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                     }
                 };
                 let (verdict, message) = verdict_of(phase, &report);
-                let out = std::mem::take(&mut out);
                 let pr = PhaseResult {
                     phase,
                     verdict,
@@ -562,16 +608,10 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                         }
                     }
                 }
-                let mut shown = pr.clone();
-                if let (Some(p), Phase::Run) = (run.ctx.problem, phase) {
-                    p.sanitize(&mut shown);
-                }
-                run.emit(RunEvent::PhaseFinished {
-                    result: Box::new(shown),
-                })
-                .await;
-                set_phase(result, pr);
+                emit_phase(run, pr, result).await;
                 current += 1;
+                in_phase = false;
+                deadline = tokio::time::Instant::now() + BETWEEN_PHASES;
             }
             FrameKind::Artifact => {
                 let chunk = tandem_shared::sandbox::ArtifactChunk::decode(&payload);
@@ -579,6 +619,8 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
                     (Some(files), Some(c))
                         if phase == Phase::Compile && built_bytes + c.data.len() <= MAX_BUILD_BYTES =>
                     {
+                        // The compiler has ended; sending its build back is not its time.
+                        deadline = deadline.max(tokio::time::Instant::now() + WALL_SLACK);
                         built_bytes += c.data.len();
                         match files.last_mut() {
                             Some(last) if !c.first && last.0 == c.path => last.1.extend_from_slice(&c.data),
@@ -599,6 +641,43 @@ async fn drive(run: &mut Run<'_, '_>, sandbox: &mut Sandbox, prep: &PreparedRun,
             FrameKind::Hello => {}
         }
     }
+}
+
+/// Ends a phase's output: what the chunkers and the marker filter still hold is emitted, and
+/// the phase's kept output is taken.
+async fn flush_output(
+    run: &mut Run<'_, '_>,
+    chunkers: &mut [Utf8Chunker; 2],
+    out: &mut PhaseOutput,
+    phase: Phase,
+) -> PhaseOutput {
+    for (idx, stream) in [(0, Stream::Stdout), (1, Stream::Stderr)] {
+        let rest = chunkers[idx].finish();
+        if !rest.is_empty() {
+            append(out, stream, &rest);
+            run.output(phase, stream, rest).await;
+        }
+    }
+    if phase == Phase::Run && run.ctx.problem.is_some_and(|p| !p.hides_output()) {
+        let rest = run.filter.finish();
+        if !rest.is_empty() {
+            run.emit_output(phase, Stream::Stdout, rest).await;
+        }
+    }
+    std::mem::take(out)
+}
+
+/// Emits a phase's end (a problem run's run phase sanitized) and keeps it in the result.
+async fn emit_phase(run: &mut Run<'_, '_>, pr: PhaseResult, result: &mut RunResult) {
+    let mut shown = pr.clone();
+    if let (Some(p), Phase::Run) = (run.ctx.problem, pr.phase) {
+        p.sanitize(&mut shown);
+    }
+    run.emit(RunEvent::PhaseFinished {
+        result: Box::new(shown),
+    })
+    .await;
+    set_phase(result, pr);
 }
 
 fn append(out: &mut PhaseOutput, stream: Stream, text: &str) {
@@ -690,6 +769,8 @@ mod limit_tests {
             node_id: "n".into(),
             job_id: "j".into(),
             agent_path: "/a".into(),
+            userns: "auto".into(),
+            require_userns: true,
         }
     }
 
@@ -701,6 +782,7 @@ mod limit_tests {
             pids: Some(64),
             cpu_millis: Some(1000),
             cgroup_version: 1,
+            lowest_host_uid: Some(2_147_483_647),
         };
         assert_eq!(limits_mismatch(&spec(), &seen), None);
     }
@@ -724,7 +806,14 @@ mod limit_tests {
             pids: Some(64),
             cpu_millis: Some(1000),
             cgroup_version: 1,
+            lowest_host_uid: Some(2_147_483_647),
         };
         assert!(limits_mismatch(&spec(), &seen).unwrap().contains("swap"));
+        // The identity uid map: the sandbox's uid 1000 is the host's.
+        let seen = ObservedLimits {
+            lowest_host_uid: Some(0),
+            ..seen
+        };
+        assert!(limits_mismatch(&spec(), &seen).unwrap().contains("no user namespace"));
     }
 }

@@ -2,16 +2,33 @@
 //! problem's harness around the candidate's code, its cases go to the sandbox on stdin, and the
 //! result is judged here ([`tandem_problems::judge`]).
 //!
-//! **Hidden tests never leave the node.** For a submission the program's run-phase output (it
-//! could print its stdin) is neither streamed nor kept in the result: peers, HTTP clients and
-//! the node's own job records get the verdicts only. For a visible run the harness's marker
-//! lines are taken out of the console output, so people see what the candidate printed.
+//! **Hidden tests never leave the node, nor does any number the program chose while it had
+//! them.** A submission's program holds the hidden inputs and can turn any figure the node
+//! reports into a copy of them: the time field of a result line it forges, its exit code, the
+//! signal it kills itself with, the memory it allocates, the CPU or wall time it spends. So a
+//! submission reports per-case verdicts and the overall verdict, and nothing measured:
+//!
+//! - the run phase's output is neither streamed nor kept (it could print its stdin);
+//! - the run phase's exit code, signal, CPU and wall time and peak memory are withheld, and its
+//!   message is a fixed sentence per verdict; the run's total time is withheld too;
+//! - the judge ([`tandem_problems::judge`]) compares outputs here, reports no time and no
+//!   exception of a hidden case, and is built so that result lines the program forges (it shares
+//!   the harness's process, so no secret of the harness is safe from it) can state only what it
+//!   could have returned.
+//!
+//! Peers, HTTP clients and the node's own job records all get this sanitized result. A visible
+//! run (the examples, which are public) keeps every figure; its harness's marker lines are taken
+//! out of the console output, so people see what the candidate printed.
+//!
+//! Left: the time at which the verdict arrives follows the program's run time, bounded by the
+//! problem's wall limit; and the verdicts themselves (fail on purpose when an input has some
+//! property), as on every judge.
 
 use std::sync::Arc;
 
 use tandem_problems::harness::{Build, MARKER};
 use tandem_problems::{Bank, BankError};
-use tandem_shared::exec::{PhaseResult, RunRequest, RunResult, SourceFile};
+use tandem_shared::exec::{PhaseResult, RunRequest, RunResult, SourceFile, Verdict};
 use tandem_shared::language::Manifest;
 
 use crate::config::NodeConfig;
@@ -85,12 +102,18 @@ impl ProblemRun {
         self.build.submit
     }
 
-    /// What of the run phase may leave the node.
+    /// What of the run phase may leave the node: for a submission its verdict only.
     pub fn sanitize(&self, pr: &mut PhaseResult) {
         if self.build.submit {
             pr.stdout.clear();
             pr.stderr.clear();
             pr.output.clear();
+            pr.exit_code = None;
+            pr.signal = None;
+            pr.cpu_ms = 0;
+            pr.wall_ms = 0;
+            pr.memory_bytes = None;
+            pr.message = hidden_phase_message(pr.verdict).map(str::to_string);
         } else {
             pr.stdout = strip_markers(&pr.stdout);
             pr.output = strip_markers(&pr.output);
@@ -103,6 +126,25 @@ impl ProblemRun {
         if let Some(run) = result.run.as_mut() {
             self.sanitize(run);
         }
+        if self.build.submit {
+            result.total_ms = 0;
+        }
+    }
+}
+
+/// A submission's run phase in a fixed sentence per verdict (the agent's message names exit
+/// codes and signals).
+fn hidden_phase_message(v: Verdict) -> Option<&'static str> {
+    match v {
+        Verdict::Ok => None,
+        Verdict::CompileError => Some("compilation failed"),
+        Verdict::RuntimeError => Some("the program failed"),
+        Verdict::CpuTimeLimit => Some("the program exceeded the CPU time limit"),
+        Verdict::WallTimeLimit => Some("the program exceeded the wall time limit"),
+        Verdict::MemoryLimit => Some("the program exceeded the memory limit"),
+        Verdict::OutputLimit => Some("the program exceeded the output limit"),
+        Verdict::Cancelled => Some("cancelled"),
+        Verdict::InternalError => Some("the run could not be carried out"),
     }
 }
 

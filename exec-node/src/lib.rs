@@ -14,9 +14,10 @@
 //! [`room_path`] serves room peers over iroh (`tandem/exec/1`) and multicasts every run of a
 //! room to all its peers; [`cli`] is the `tandem-exec` command line.
 //!
-//! [`http`] serves the Piston-compatible API and Tandem's streaming endpoint; [`engine`]
-//! finds the Docker-API socket (Podman or Docker).
+//! [`http`] serves the Piston-compatible API and Tandem's streaming endpoint behind [`auth`]
+//! (API keys, rate limits); [`engine`] finds the Docker-API socket (Podman or Docker).
 
+pub mod auth;
 pub mod bench;
 pub mod cache;
 pub mod cli;

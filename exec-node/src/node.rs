@@ -26,7 +26,7 @@ use crate::request::resolve_limits;
 use crate::request::{prepare, RequestError};
 use crate::sandbox::{self, Remover, Sandbox, SandboxSpec, Shape};
 use crate::schedule::Scheduler;
-use crate::store::{JobRecord, Store, StoreError};
+use crate::store::{AuditEvent, JobRecord, Store, StoreError};
 
 /// Runs whose events stay available to late watchers.
 const RECENT_RUNS: usize = 256;
@@ -284,19 +284,15 @@ impl Node {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(job_id.clone(), cancel_tx.clone());
-        if let Some(store) = &inner.store {
-            if let Err(e) = store.audit(&job_id, requester, &prep) {
-                tracing::error!("audit log write failed: {e}");
-            }
-        }
+        // Runs of one room share that room's turn; a run without a room is its requester's.
+        let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
+        self.audit(Store::run_entry(&job_id, requester, &tenant, req, &prep));
         tracing::info!(job = %job_id, requester, language = %prep.language.id, position, "run accepted");
 
         let this = self.clone();
-        // Runs of one room share that room's turn; a run without a room is its requester's.
-        let tenant = req.room.clone().unwrap_or_else(|| requester.to_string());
         let requester = requester.to_string();
         let id = job_id.clone();
-        let log = inner.recent.start(&job_id);
+        let log = inner.recent.start(&job_id, &requester);
         // Owned by the node: it ends when the run ends (every path below finishes).
         tokio::spawn(async move {
             let inner = &this.inner;
@@ -350,13 +346,22 @@ impl Node {
                         verdict: r.verdict.as_str().into(),
                     })
                     .inc();
-                inner.metrics.latency.observe(r.total_ms as f64 / 1000.0);
-                tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = r.total_ms, "run finished");
+                // Measured here: a submission's result withholds its duration.
+                let total = accepted.elapsed();
+                inner.metrics.latency.observe(total.as_secs_f64());
+                tracing::info!(job = %id, verdict = r.verdict.as_str(), total_ms = total.as_millis() as u64, "run finished");
                 if let Some(store) = &inner.store {
-                    if let Err(e) = store.record(&requester, &r) {
+                    if let Err(e) = store.record(&requester, &tenant, &r) {
                         tracing::error!("job record write failed: {e}");
                     }
                 }
+                this.audit(AuditEvent::Verdict {
+                    job_id: id.clone(),
+                    requester: requester.clone(),
+                    tenant: tenant.clone(),
+                    verdict: r.verdict,
+                    tests: r.tests.as_ref().map(|t| t.verdict),
+                });
             }
         });
         Ok(RunHandle {
@@ -366,10 +371,28 @@ impl Node {
         })
     }
 
+    /// Appends to the audit log, if the node keeps one (a failed write is logged, not fatal).
+    pub fn audit(&self, event: AuditEvent) {
+        if let Some(store) = &self.inner.store {
+            if let Err(e) = store.audit(event) {
+                tracing::error!("audit log write failed: {e}");
+            }
+        }
+    }
+
     /// Runs a request to its end.
     pub async fn run(&self, req: &RunRequest, requester: &str) -> Result<RunResult, SubmitError> {
         let handle = self.submit(req, requester)?;
         handle.result().await.ok_or(SubmitError::CancelledBeforeStart)
+    }
+
+    /// Who started a run (its requester): a recent run's, else its record's. `None` for a run
+    /// this node does not know.
+    pub fn run_owner(&self, job_id: &str) -> Option<String> {
+        if let Some(log) = self.inner.recent.get(job_id) {
+            return Some(log.owner().to_string());
+        }
+        self.job_record(job_id).ok().flatten().map(|r| r.requester)
     }
 
     /// A run's events from its first, then live until it ends: for watchers who join late.
@@ -422,12 +445,23 @@ pub async fn probe_limits(engine: &Engine, cfg: &NodeConfig, image: &str) -> Res
         node_id: cfg.node_id.clone(),
         job_id: format!("probe-{}", uuid::Uuid::new_v4().simple()),
         agent_path: cfg.agent_path.clone(),
+        userns: cfg.sandbox_userns.clone(),
+        require_userns: cfg.require_user_namespace,
     };
     let sb = Sandbox::start(engine, &spec, Duration::from_secs(60)).await?;
     let seen = sb.hello.limits;
     let id = sb.id.clone();
     drop(sb);
     sandbox::destroy(engine.clone(), id).await;
+    if seen
+        .lowest_host_uid
+        .is_none_or(|u| u < tandem_shared::sandbox::HOST_UID_FLOOR)
+    {
+        tracing::warn!(
+            lowest_host_uid = ?seen.lowest_host_uid,
+            "sandboxes run without a user namespace: their uid 1000 is the host's uid 1000. Map them (sandbox_userns, or the engine's remap) and set require_user_namespace"
+        );
+    }
     match limits_mismatch(&spec, &seen) {
         None => {
             tracing::info!(?seen, "sandbox limits are enforced by the engine");

@@ -80,17 +80,27 @@ pub(crate) fn decode(content: &str, encoding: Encoding, index: usize) -> Result<
                 index,
                 encoding: "base64",
             }),
+        // Pairs of bytes, not of `char`s: any non-ASCII byte is simply not a hex digit.
         Encoding::Hex => {
-            let s = content.trim();
-            if s.len() % 2 != 0 {
-                return Err(RequestError::BadEncoding { index, encoding: "hex" });
+            let bad = || RequestError::BadEncoding { index, encoding: "hex" };
+            let pairs = content.trim().as_bytes().chunks_exact(2);
+            if !pairs.remainder().is_empty() {
+                return Err(bad());
             }
-            (0..s.len())
-                .step_by(2)
-                .map(|i| u8::from_str_radix(&s[i..i + 2], 16))
-                .collect::<Result<_, _>>()
-                .map_err(|_| RequestError::BadEncoding { index, encoding: "hex" })
+            pairs
+                .map(|pair| Some(hex_digit(pair[0])? << 4 | hex_digit(pair[1])?))
+                .collect::<Option<_>>()
+                .ok_or_else(bad)
         }
+    }
+}
+
+fn hex_digit(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
     }
 }
 
@@ -432,12 +442,20 @@ mod tests {
         let mut f = file(None, "7072696e74283129");
         f.encoding = Encoding::Hex;
         assert_eq!(prepare(&req("py", vec![f]), &m, &cfg).unwrap().files[0].1, b"print(1)");
-        let mut f = file(None, "zz");
+        for bad in ["zz", "é1", "aé1", "1é", "éé", "+1", "7", "0x"] {
+            let mut f = file(None, bad);
+            f.encoding = Encoding::Hex;
+            assert!(
+                matches!(
+                    prepare(&req("py", vec![f]), &m, &cfg),
+                    Err(RequestError::BadEncoding { encoding: "hex", .. })
+                ),
+                "{bad:?}"
+            );
+        }
+        let mut f = file(None, "7072696E74283129");
         f.encoding = Encoding::Hex;
-        assert!(matches!(
-            prepare(&req("py", vec![f]), &m, &cfg),
-            Err(RequestError::BadEncoding { .. })
-        ));
+        assert_eq!(prepare(&req("py", vec![f]), &m, &cfg).unwrap().files[0].1, b"print(1)");
     }
 
     #[test]
@@ -450,5 +468,94 @@ mod tests {
         .unwrap();
         assert_eq!(p.limits.pids, 128);
         assert_eq!(p.limits.run.memory_bytes, 512 * 1024 * 1024);
+    }
+}
+
+/// The decoder meets whatever a client or a room peer sends: no input may panic it, and every
+/// refusal is a typed [`RequestError`] (a 4xx, never a dropped connection).
+#[cfg(test)]
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+    use tandem_shared::exec::SourceFile;
+
+    fn encoding() -> impl Strategy<Value = Encoding> {
+        prop_oneof![Just(Encoding::Utf8), Just(Encoding::Base64), Just(Encoding::Hex)]
+    }
+
+    /// Text biased towards what trips decoders: hex and base64 alphabets mixed with multi-byte
+    /// characters, whitespace and path separators.
+    fn text() -> impl Strategy<Value = String> {
+        prop_oneof![
+            any::<String>(),
+            "[0-9a-fA-F]{0,16}",
+            "[0-9a-fé€𝄞 ]{0,16}",
+            "[A-Za-z0-9+/=é\n ]{0,24}",
+            "[a-z./ -]{0,12}",
+        ]
+    }
+
+    fn file() -> impl Strategy<Value = SourceFile> {
+        (proptest::option::of(text()), text(), encoding()).prop_map(|(name, content, encoding)| SourceFile {
+            name,
+            content,
+            encoding,
+        })
+    }
+
+    fn request() -> impl Strategy<Value = RunRequest> {
+        (
+            prop_oneof![
+                Just("py".to_string()),
+                Just("java".to_string()),
+                Just("cpp".to_string()),
+                text()
+            ],
+            proptest::option::of(text()),
+            proptest::collection::vec(file(), 0..4),
+            text(),
+            proptest::collection::vec(text(), 0..3),
+            proptest::option::of(any::<u64>()),
+        )
+            .prop_map(|(language, version, files, stdin, args, wall)| RunRequest {
+                language,
+                version,
+                files,
+                stdin,
+                args,
+                limits: LimitsRequest {
+                    run_wall_ms: wall,
+                    ..Default::default()
+                },
+                ..Default::default()
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_content_never_panics(content in text(), encoding in encoding()) {
+            if let Err(e) = decode(&content, encoding, 0) {
+                let typed = matches!(e, RequestError::BadEncoding { index: 0, .. });
+                prop_assert!(typed, "{:?}", e);
+            }
+        }
+
+        #[test]
+        fn hex_round_trips(bytes in proptest::collection::vec(any::<u8>(), 0..64)) {
+            let text: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+            prop_assert_eq!(decode(&text, Encoding::Hex, 0).unwrap(), bytes);
+        }
+
+        #[test]
+        fn preparing_any_request_never_panics(req in request()) {
+            let _ = prepare(&req, &Manifest::bundled(), &NodeConfig::default());
+        }
+
+        #[test]
+        fn any_json_body_is_a_request_or_an_error(body in any::<Vec<u8>>()) {
+            if let Ok(req) = serde_json::from_slice::<RunRequest>(&body) {
+                let _ = prepare(&req, &Manifest::bundled(), &NodeConfig::default());
+            }
+        }
     }
 }

@@ -11,6 +11,15 @@
 //! Order: every message of a room goes through one lock that appends it to the room's backlog
 //! (the messages of its runs in flight) and queues it to every watcher, so all watchers see one
 //! order, and a watcher that arrives mid-run gets the backlog first, with no gap or repeat.
+//!
+//! Rooms are known by id *and* creator (the room's identity is the creator's signature over
+//! it), and an entry exists only once a peer of it was admitted: a stranger who knows a room id
+//! creates nothing and blocks nobody. An entry nobody uses (no connection, no run) is dropped
+//! after [`ROOM_IDLE`].
+//!
+//! Submit (the hidden tests) is judged only against the problem an interviewer chose for the
+//! room, named in the room's interviewer-signed run settings, and is rate-limited per member and
+//! per room on top of the run rates.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -33,6 +42,7 @@ use tandem_shared::room_run::{RoomRunMessage, RunBy, RunKind};
 use tokio::sync::mpsc;
 
 use crate::node::Node;
+use crate::store::AuditEvent;
 
 /// Frames queued per watcher; one that cannot keep up is dropped (it reconnects and gets the
 /// runs in flight again).
@@ -40,6 +50,9 @@ const WATCHER_QUEUE: usize = 8192;
 const HELLO_TIMEOUT: Duration = Duration::from_secs(15);
 /// Rate-limit window.
 const WINDOW: Duration = Duration::from_secs(60);
+/// A room entry unused for this long (no connection, no run) is forgotten. Longer than
+/// [`WINDOW`], so leaving and coming back does not reset a rate limit.
+pub const ROOM_IDLE: Duration = Duration::from_secs(600);
 
 /// Who may use the node, and how much.
 #[derive(Debug, Clone, Default)]
@@ -52,6 +65,10 @@ pub struct Access {
     pub runs_per_minute_per_requester: usize,
     /// Runs one room may start per minute.
     pub runs_per_minute_per_room: usize,
+    /// Submits one member may make per minute (they count as runs too).
+    pub submits_per_minute_per_member: usize,
+    /// Submits one room may make per minute.
+    pub submits_per_minute_per_room: usize,
 }
 
 impl Access {
@@ -107,8 +124,87 @@ struct RoomEntry {
     backlog: Vec<(String, Arc<Vec<u8>>)>,
     /// Run id → requester.
     active: HashMap<String, String>,
-    recent_by_member: HashMap<String, VecDeque<Instant>>,
-    recent: VecDeque<Instant>,
+    runs: Rate,
+    submits: Rate,
+    /// Last time a peer of the room connected, left, or started something.
+    last_used: Instant,
+}
+
+/// Why a member may not start a run now. Sent to the peer as its sentence (`run_rejected`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("{0} is not a member of this room")]
+    NotMember(String),
+    #[error("{0} was revoked from this room")]
+    Revoked(String),
+    #[error("an interviewer turned runs off in this room")]
+    RunsDisabled,
+    #[error("spectators cannot run code in this room (an interviewer can allow it in the room's settings)")]
+    Spectator,
+    #[error("a submission names the room's problem")]
+    SubmitWithoutProblem,
+    #[error("no interviewer has chosen a problem for this room, so there is nothing to submit to")]
+    NoProblemChosen,
+    #[error("submissions in this room are for the problem an interviewer chose ({chosen}), not {asked}")]
+    OtherProblem { chosen: String, asked: String },
+    #[error("rate limit: {whose} can start at most {limit} {what} per minute; try again in {wait_s} s")]
+    RateLimited {
+        /// "you" or "this room".
+        whose: &'static str,
+        limit: usize,
+        /// "runs" or "submissions".
+        what: &'static str,
+        wait_s: u64,
+    },
+}
+
+/// Starts within the last [`WINDOW`], per member and for the whole room.
+#[derive(Default)]
+struct Rate {
+    by_member: HashMap<String, VecDeque<Instant>>,
+    room: VecDeque<Instant>,
+}
+
+impl Rate {
+    /// Whether `member` may start one more now: its count and the room's are under their
+    /// limits. `what` names what is counted.
+    fn check(
+        &mut self,
+        member: &str,
+        per_member: usize,
+        per_room: usize,
+        what: &'static str,
+        now: Instant,
+    ) -> Result<(), Refusal> {
+        let expire = |q: &mut VecDeque<Instant>| {
+            while q.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
+                q.pop_front();
+            }
+        };
+        expire(&mut self.room);
+        self.by_member.retain(|_, q| {
+            expire(q);
+            !q.is_empty()
+        });
+        let limited = |whose, limit, q: &VecDeque<Instant>| Refusal::RateLimited {
+            whose,
+            limit,
+            what,
+            wait_s: WINDOW.saturating_sub(now.duration_since(q[0])).as_secs() + 1,
+        };
+        if let Some(q) = self.by_member.get(member).filter(|q| q.len() >= per_member) {
+            return Err(limited("you", per_member, q));
+        }
+        if self.room.len() >= per_room {
+            return Err(limited("this room", per_room, &self.room));
+        }
+        Ok(())
+    }
+
+    fn count(&mut self, member: &str, now: Instant) {
+        self.by_member.entry(member.to_string()).or_default().push_back(now);
+        self.room.push_back(now);
+    }
 }
 
 impl RoomEntry {
@@ -119,8 +215,9 @@ impl RoomEntry {
             watchers: HashMap::new(),
             backlog: Vec::new(),
             active: HashMap::new(),
-            recent_by_member: HashMap::new(),
-            recent: VecDeque::new(),
+            runs: Rate::default(),
+            submits: Rate::default(),
+            last_used: Instant::now(),
         }
     }
 
@@ -181,55 +278,135 @@ impl RoomEntry {
         }
     }
 
-    /// May `member` start a run now? Counts it if so.
-    fn check_run(&mut self, member: &str, access: &Access) -> Result<(), String> {
+    /// May `member` start a run of this kind (and, for a Submit, of this problem) now? Counts
+    /// it if so.
+    fn check_run(
+        &mut self,
+        member: &str,
+        kind: RunKind,
+        problem: Option<&str>,
+        access: &Access,
+    ) -> Result<(), Refusal> {
         let Some(m) = self.policy.member(member) else {
-            return Err(format!("{} is not a member of this room", short(member)));
+            return Err(Refusal::NotMember(short(member).to_string()));
         };
         if m.revoked {
-            return Err(format!("{} was revoked from this room", short(member)));
+            return Err(Refusal::Revoked(short(member).to_string()));
         }
         if self.settings.as_ref().is_some_and(|s| s.settings.runs_disabled) {
-            return Err("an interviewer turned runs off in this room".into());
+            return Err(Refusal::RunsDisabled);
         }
         if m.role == Role::Spectator && !self.settings.as_ref().is_some_and(|s| s.settings.spectators_may_run) {
-            return Err(
-                "spectators cannot run code in this room (an interviewer can allow it in the room's settings)".into(),
-            );
+            return Err(Refusal::Spectator);
+        }
+        if kind == RunKind::Submit {
+            check_submit_problem(self.settings.as_ref(), problem)?;
         }
         let now = Instant::now();
-        let mine = self.recent_by_member.entry(member.to_string()).or_default();
-        while mine.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
-            mine.pop_front();
+        self.last_used = now;
+        // A Submit is a run too: it must pass both rates, and counts in both.
+        self.runs.check(
+            member,
+            access.runs_per_minute_per_requester,
+            access.runs_per_minute_per_room,
+            "runs",
+            now,
+        )?;
+        if kind == RunKind::Submit {
+            self.submits.check(
+                member,
+                access.submits_per_minute_per_member,
+                access.submits_per_minute_per_room,
+                "submissions",
+                now,
+            )?;
+            self.submits.count(member, now);
         }
-        while self.recent.front().is_some_and(|t| now.duration_since(*t) > WINDOW) {
-            self.recent.pop_front();
-        }
-        if mine.len() >= access.runs_per_minute_per_requester {
-            let wait = WINDOW.saturating_sub(now.duration_since(mine[0])).as_secs() + 1;
-            return Err(format!(
-                "rate limit: you can start at most {} runs per minute; try again in {wait} s",
-                access.runs_per_minute_per_requester
-            ));
-        }
-        if self.recent.len() >= access.runs_per_minute_per_room {
-            let wait = WINDOW.saturating_sub(now.duration_since(self.recent[0])).as_secs() + 1;
-            return Err(format!(
-                "rate limit: this room can start at most {} runs per minute; try again in {wait} s",
-                access.runs_per_minute_per_room
-            ));
-        }
-        mine.push_back(now);
-        self.recent.push_back(now);
+        self.runs.count(member, now);
         Ok(())
     }
+}
+
+/// A Submit is judged only against the problem the room's interviewer chose (signed settings).
+fn check_submit_problem(settings: Option<&SignedExecSettings>, problem: Option<&str>) -> Result<(), Refusal> {
+    let Some(problem) = problem else {
+        return Err(Refusal::SubmitWithoutProblem);
+    };
+    match settings.and_then(|s| s.settings.problem.as_deref()) {
+        Some(chosen) if chosen == problem => Ok(()),
+        Some(chosen) => Err(Refusal::OtherProblem {
+            chosen: chosen.to_string(),
+            asked: problem.to_string(),
+        }),
+        None => Err(Refusal::NoProblemChosen),
+    }
+}
+
+/// Rooms by id and creator.
+type Rooms = HashMap<(String, String), Arc<Mutex<RoomEntry>>>;
+
+fn room_key(room: &RoomRef) -> (String, String) {
+    (room.id.clone(), room.creator.clone())
+}
+
+/// Drops entries nobody holds (no connection, no run in flight) that were last used more than
+/// [`ROOM_IDLE`] before `now`.
+fn forget_idle(rooms: &mut Rooms, now: Instant) {
+    rooms.retain(|_, entry| Arc::strong_count(entry) > 1 || now.duration_since(lock(entry).last_used) <= ROOM_IDLE);
+}
+
+/// Admits `remote` to `room` with what its hello carries, on a trial copy of what the node
+/// knows of the room, so a refused peer changes nothing, and creates the room's entry only
+/// then. Returns the entry and the peer's role.
+fn admit(
+    rooms: &Mutex<Rooms>,
+    access: &Access,
+    room: &RoomRef,
+    remote: &str,
+    statements: Vec<tandem_shared::invite::SignedStatement>,
+    settings: Option<SignedExecSettings>,
+) -> Result<(Arc<Mutex<RoomEntry>>, Role), String> {
+    let known = {
+        let mut rooms = lock(rooms);
+        forget_idle(&mut rooms, Instant::now());
+        rooms.get(&room_key(room)).cloned()
+    };
+    let (policy, known_settings) = match &known {
+        Some(e) => {
+            let e = lock(e);
+            (e.policy.clone(), e.settings.clone())
+        }
+        None => (Policy::new(room.clone()), None),
+    };
+    let mut trial = policy;
+    let _ = trial.merge(statements.clone());
+    let trial_settings = settings
+        .clone()
+        .filter(|s| verify_settings(&trial, s).is_ok())
+        .or(known_settings);
+    access.serves(&trial, trial_settings.as_ref())?;
+    let role = match trial.member(remote) {
+        None => return Err(format!("{} is not a member of this room", short(remote))),
+        Some(m) if m.revoked => return Err(format!("{} was revoked from this room", short(remote))),
+        Some(m) => m.role,
+    };
+    let entry = lock(rooms)
+        .entry(room_key(room))
+        .or_insert_with(|| Arc::new(Mutex::new(RoomEntry::new(room.clone()))))
+        .clone();
+    {
+        let mut e = lock(&entry);
+        e.learn(statements, settings);
+        e.last_used = Instant::now();
+    }
+    Ok((entry, role))
 }
 
 struct Inner {
     node: Node,
     access: Access,
     id: String,
-    rooms: Mutex<HashMap<String, Arc<Mutex<RoomEntry>>>>,
+    rooms: Mutex<Rooms>,
     next_conn: AtomicU64,
 }
 
@@ -286,39 +463,8 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
         refuse(&conn, &mut send, "malformed room reference".into()).await;
         return Ok(());
     }
-    let entry = lock(&inner.rooms)
-        .entry(room.id.clone())
-        .or_insert_with(|| Arc::new(Mutex::new(RoomEntry::new(room.clone()))))
-        .clone();
-    // Admission: on a trial copy, so a refused peer changes nothing.
-    let verdict: Result<Role, String> = {
-        let mut e = lock(&entry);
-        if *e.policy.room() != room {
-            Err("another room with that id is served here".into())
-        } else {
-            let mut trial = e.policy.clone();
-            let _ = trial.merge(statements.clone());
-            let trial_settings = settings
-                .clone()
-                .filter(|s| verify_settings(&trial, s).is_ok())
-                .or_else(|| e.settings.clone());
-            let verdict =
-                inner
-                    .access
-                    .serves(&trial, trial_settings.as_ref())
-                    .and_then(|()| match trial.member(&remote) {
-                        None => Err(format!("{} is not a member of this room", short(&remote))),
-                        Some(m) if m.revoked => Err(format!("{} was revoked from this room", short(&remote))),
-                        Some(m) => Ok(m.role),
-                    });
-            if verdict.is_ok() {
-                e.learn(statements, settings);
-            }
-            verdict
-        }
-    };
-    let role = match verdict {
-        Ok(role) => role,
+    let (entry, role) = match admit(&inner.rooms, &inner.access, &room, &remote, statements, settings) {
+        Ok(admitted) => admitted,
         Err(message) => {
             refuse(&conn, &mut send, message).await;
             return Ok(());
@@ -336,6 +482,11 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
     .await
     .map_err(|e| e.to_string())?;
     tracing::info!(room = %room.id, peer = short(&remote), ?role, "room peer connected");
+    inner.node.audit(AuditEvent::Join {
+        room: room.id.clone(),
+        member: remote.clone(),
+        role: format!("{role:?}").to_lowercase(),
+    });
 
     let (tx, mut rx) = mpsc::channel::<Arc<Vec<u8>>>(WATCHER_QUEUE);
     let conn_id = inner.next_conn.fetch_add(1, Ordering::Relaxed);
@@ -374,9 +525,17 @@ async fn session(inner: Arc<Inner>, conn: Connection) -> Result<(), String> {
         _ = writer => {}
         _ = reader => {}
     }
-    lock(&entry).watchers.remove(&conn_id);
+    {
+        let mut e = lock(&entry);
+        e.watchers.remove(&conn_id);
+        e.last_used = Instant::now();
+    }
     conn.close(0u32.into(), b"bye");
     tracing::info!(room = %room.id, peer = short(&remote), "room peer left");
+    inner.node.audit(AuditEvent::Leave {
+        room: room.id.clone(),
+        member: remote.clone(),
+    });
     Ok(())
 }
 
@@ -505,14 +664,14 @@ fn start_run(
             let _ = tx.try_send(Arc::new(b));
         }
     };
-    if let Err(m) = lock(entry).check_run(remote, &inner.access) {
-        return reject(m);
+    if let Err(refusal) = lock(entry).check_run(remote, kind, request.problem.as_deref(), &inner.access) {
+        return reject(refusal.to_string());
     }
     // Runs of a room share its turn in the fair queue, whatever the request says.
     request.room = Some(room.id.clone());
     // What a run judges follows its kind, which every peer sees in `run_accepted`.
     request.submit = kind == RunKind::Submit;
-    let requester = format!("{remote} (room {})", room.id);
+    let requester = remote.to_string();
     let mut handle = match inner.node.submit(&request, &requester) {
         Ok(h) => h,
         Err(e) => return reject(e.to_string()),
@@ -595,8 +754,142 @@ mod tests {
         Access {
             runs_per_minute_per_requester: 2,
             runs_per_minute_per_room: 3,
+            submits_per_minute_per_member: 1,
+            submits_per_minute_per_room: 1,
             ..Default::default()
         }
+    }
+
+    /// The room's run settings as its creator would sign them, naming the creator's own node.
+    fn exec_settings(creator: &SecretKey, policy: &Policy) -> ExecSettings {
+        ExecSettings {
+            room: policy.room().clone(),
+            ticket: ExecTicket(PeerAddr {
+                id: key_hex(&creator.public()),
+                relay: None,
+                addrs: vec![],
+            })
+            .encode(),
+            spectators_may_run: false,
+            endorsements: vec![],
+            at_ms: 1,
+            runs_disabled: false,
+            problem: None,
+        }
+    }
+
+    fn settings_of(creator: &SecretKey, policy: &Policy, problem: Option<&str>) -> SignedExecSettings {
+        sign_settings(
+            creator,
+            ExecSettings {
+                problem: problem.map(str::to_string),
+                ..exec_settings(creator, policy)
+            },
+        )
+    }
+
+    #[test]
+    fn submit_is_only_for_the_problem_the_interviewer_chose_and_has_its_own_rate() {
+        let (creator, policy) = room();
+        let me = key_hex(&creator.public());
+        let mut e = RoomEntry::new(policy.room().clone());
+        let a = Access {
+            runs_per_minute_per_requester: 4,
+            runs_per_minute_per_room: 10,
+            submits_per_minute_per_member: 2,
+            submits_per_minute_per_room: 5,
+            ..Default::default()
+        };
+        // No problem chosen: nothing to submit to.
+        let submit = |e: &mut RoomEntry, problem| e.check_run(&me, RunKind::Submit, problem, &a);
+        assert_eq!(submit(&mut e, Some("two-sum")), Err(Refusal::NoProblemChosen));
+        e.settings = Some(settings_of(&creator, &policy, Some("two-sum")));
+        assert_eq!(
+            submit(&mut e, Some("edit-distance")),
+            Err(Refusal::OtherProblem {
+                chosen: "two-sum".into(),
+                asked: "edit-distance".into()
+            })
+        );
+        assert_eq!(submit(&mut e, None), Err(Refusal::SubmitWithoutProblem));
+        // A Run of another problem's examples is fine (they are public).
+        e.check_run(&me, RunKind::Run, Some("edit-distance"), &a).unwrap();
+        submit(&mut e, Some("two-sum")).unwrap();
+        submit(&mut e, Some("two-sum")).unwrap();
+        let refused = submit(&mut e, Some("two-sum")).unwrap_err();
+        assert!(
+            matches!(
+                refused,
+                Refusal::RateLimited {
+                    whose: "you",
+                    limit: 2,
+                    what: "submissions",
+                    ..
+                }
+            ),
+            "{refused:?}"
+        );
+        assert!(
+            refused.to_string().contains("at most 2 submissions per minute"),
+            "{refused}"
+        );
+        // Refused submissions are not counted as runs: three so far, the fourth is allowed and
+        // the fifth is over the run rate.
+        e.check_run(&me, RunKind::Run, None, &a).unwrap();
+        assert!(matches!(
+            e.check_run(&me, RunKind::Run, None, &a),
+            Err(Refusal::RateLimited { what: "runs", .. })
+        ));
+        // Settings signed by someone who is not an interviewer do not choose anything.
+        let stranger = SecretKey::generate();
+        let forged = settings_of(&stranger, &policy, Some("edit-distance"));
+        e.learn(Vec::new(), Some(forged));
+        assert_eq!(
+            submit(&mut e, Some("edit-distance")),
+            Err(Refusal::OtherProblem {
+                chosen: "two-sum".into(),
+                asked: "edit-distance".into()
+            })
+        );
+    }
+
+    #[test]
+    fn a_room_entry_exists_only_after_admission_and_is_keyed_by_creator() {
+        let (creator, policy) = room();
+        let me = key_hex(&creator.public());
+        let a = Access {
+            interviewers: vec![me.clone()],
+            ..access()
+        };
+        let rooms = Mutex::new(Rooms::new());
+        // A stranger with the real room's id, its own creator key: refused, and nothing is kept.
+        let squatter = SecretKey::generate();
+        let fake = RoomRef {
+            id: policy.room().id.clone(),
+            creator: key_hex(&squatter.public()),
+        };
+        let Err(err) = admit(&rooms, &a, &fake, &key_hex(&squatter.public()), vec![], None) else {
+            panic!("a squatter was admitted");
+        };
+        assert!(err.contains("does not serve"), "{err}");
+        assert!(lock(&rooms).is_empty());
+        // A stranger to the real room: refused, nothing kept.
+        let outsider = key_hex(&SecretKey::generate().public());
+        assert!(admit(&rooms, &a, policy.room(), &outsider, vec![], None).is_err());
+        assert!(lock(&rooms).is_empty());
+        // The real room's creator is admitted; an entry exists from then on.
+        let (entry, role) = admit(&rooms, &a, policy.room(), &me, vec![], None).unwrap();
+        assert!(matches!(role, Role::Interviewer), "{role:?}");
+        assert_eq!(lock(&rooms).len(), 1);
+        // Held by a connection: kept however old; unheld and idle: forgotten.
+        let later = Instant::now() + ROOM_IDLE + Duration::from_secs(1);
+        forget_idle(&mut lock(&rooms), later);
+        assert_eq!(lock(&rooms).len(), 1);
+        drop(entry);
+        forget_idle(&mut lock(&rooms), Instant::now());
+        assert_eq!(lock(&rooms).len(), 1, "recently used entries stay (rate limits hold)");
+        forget_idle(&mut lock(&rooms), later);
+        assert!(lock(&rooms).is_empty());
     }
 
     #[test]
@@ -614,17 +907,8 @@ mod tests {
             sign_settings(
                 &creator,
                 ExecSettings {
-                    room: policy.room().clone(),
-                    ticket: ExecTicket(PeerAddr {
-                        id: key_hex(&org.public()),
-                        relay: None,
-                        addrs: vec![],
-                    })
-                    .encode(),
-                    spectators_may_run: false,
                     endorsements,
-                    at_ms: 1,
-                    runs_disabled: false,
+                    ..exec_settings(&creator, &policy)
                 },
             )
         };
@@ -646,24 +930,15 @@ mod tests {
         let mut e = RoomEntry::new(policy.room().clone());
         let me = key_hex(&creator.public());
         let mut settings = ExecSettings {
-            room: policy.room().clone(),
-            ticket: ExecTicket(PeerAddr {
-                id: me.clone(),
-                relay: None,
-                addrs: vec![],
-            })
-            .encode(),
-            spectators_may_run: false,
-            endorsements: vec![],
-            at_ms: 1,
             runs_disabled: true,
+            ..exec_settings(&creator, &policy)
         };
         e.settings = Some(sign_settings(&creator, settings.clone()));
-        let err = e.check_run(&me, &access()).unwrap_err();
+        let err = e.check_run(&me, RunKind::Run, None, &access()).unwrap_err().to_string();
         assert!(err.contains("turned runs off"), "{err}");
         settings.runs_disabled = false;
         e.settings = Some(sign_settings(&creator, settings));
-        e.check_run(&me, &access()).unwrap();
+        e.check_run(&me, RunKind::Run, None, &access()).unwrap();
     }
 
     #[test]
@@ -672,13 +947,14 @@ mod tests {
         let mut e = RoomEntry::new(policy.room().clone());
         let a = access();
         assert!(e
-            .check_run(&key_hex(&SecretKey::generate().public()), &a)
+            .check_run(&key_hex(&SecretKey::generate().public()), RunKind::Run, None, &a)
             .unwrap_err()
+            .to_string()
             .contains("not a member"));
         let me = key_hex(&creator.public());
-        e.check_run(&me, &a).unwrap();
-        e.check_run(&me, &a).unwrap();
-        let err = e.check_run(&me, &a).unwrap_err();
+        e.check_run(&me, RunKind::Run, None, &a).unwrap();
+        e.check_run(&me, RunKind::Run, None, &a).unwrap();
+        let err = e.check_run(&me, RunKind::Run, None, &a).unwrap_err().to_string();
         assert!(err.contains("at most 2 runs per minute"), "{err}");
     }
 }

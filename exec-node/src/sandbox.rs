@@ -73,6 +73,11 @@ pub struct SandboxSpec {
     pub node_id: String,
     pub job_id: String,
     pub agent_path: PathBuf,
+    /// The engine's user-namespace mode (`auto`: Podman gives the sandbox its own range of host
+    /// uids); empty leaves it to the engine (Docker's daemon-wide `userns-remap`).
+    pub userns: String,
+    /// Whether a sandbox whose uids are host uids counts as a limit not enforced.
+    pub require_userns: bool,
 }
 
 type Output = Pin<Box<dyn Stream<Item = Result<bollard::container::LogOutput, bollard::errors::Error>> + Send>>;
@@ -137,6 +142,7 @@ fn create_body(spec: &SandboxSpec) -> ContainerCreateBody {
             security_opt: Some(vec!["no-new-privileges".into()]),
             init: Some(true),
             ipc_mode: Some("private".into()),
+            userns_mode: Some(spec.userns.clone()).filter(|u| !u.is_empty()),
             // nproc is per-user across the host, so it is not how processes are limited (the
             // cgroup's pids limit is); it is only set below the host's hard limit.
             ulimits: Some(vec![

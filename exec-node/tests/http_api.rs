@@ -3,64 +3,12 @@
 
 mod common;
 
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
+use common::http::serve;
+
 use serde_json::{json, Value};
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        // SIGTERM: the node drains and removes its sandboxes.
-        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
-        let _ = self.child.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn serve(data: &std::path::Path, node_id: &str) -> Server {
-    let port = free_port();
-    let config = data.join("node.toml");
-    std::fs::write(&config, format!("node_id = \"{node_id}\"\nmax_parallel = 2\n")).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_tandem-exec"))
-        .args([
-            "--config",
-            config.to_str().unwrap(),
-            "serve",
-            "--http",
-            &format!("127.0.0.1:{port}"),
-        ])
-        .arg("--data")
-        .arg(data.join("db"))
-        .env(
-            "RUST_LOG",
-            std::env::var("TANDEM_TEST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let url = format!("http://127.0.0.1:{port}");
-    let client = reqwest::Client::new();
-    for _ in 0..600 {
-        if client.get(format!("{url}/healthz")).send().await.is_ok() {
-            return Server { child, url };
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    panic!("tandem-exec serve did not come up");
-}
 
 fn tempdir() -> std::path::PathBuf {
     let d = std::env::temp_dir().join(format!("tandem-http-test-{}", common::uuid_like()));
@@ -242,6 +190,15 @@ async fn bad_input_gets_a_clear_4xx_and_nothing_runs() {
         (
             json!({"language": "python", "files": [{"content": "print(1)"}], "run_timeout": 999999999}),
             "run_timeout",
+        ),
+        // Hex with a multi-byte character where a digit pair is read: a 400, not a panic.
+        (
+            json!({"language": "python", "files": [{"content": "aé1", "encoding": "hex"}]}),
+            "not valid hex",
+        ),
+        (
+            json!({"language": "python", "files": [{"content": "éé", "encoding": "hex"}]}),
+            "not valid hex",
         ),
     ];
     for (body, expect) in cases {

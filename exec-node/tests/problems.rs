@@ -141,7 +141,8 @@ async fn run_shows_the_examples_and_custom_input_and_wrong_solutions_get_their_v
     let boom = "class Solution:\n    def isValid(self, s):\n        if s == '':\n            raise ValueError('empty ' + s)\n        return True\n";
     let t = judge(&node, &problem_req("valid-parentheses", "python", boom, true)).await;
     assert_eq!(t.cases[0].verdict, TestVerdict::RuntimeError);
-    assert_eq!(t.cases[0].message.as_deref(), Some("ValueError"));
+    // A hidden case says its verdict, never the program's exception (its type is a channel).
+    assert_eq!(t.cases[0].message.as_deref(), Some("runtime error"));
     assert_eq!(t.cases[1].verdict, TestVerdict::Accepted);
     assert_eq!(t.verdict, TestVerdict::RuntimeError);
 
@@ -209,7 +210,6 @@ async fn a_submission_cannot_leak_hidden_tests_through_its_output() {
         }
     }
     assert!(all.contains("\"tests\""), "{all}");
-    assert!(all.contains("RuntimeError"), "{all}");
     assert!(!all.contains("HIDDEN-MARKER"), "a hidden input left the node: {all}");
     // An exception named after the input (JavaScript throws any object) reports no name.
     let named = "function echo(s) { console.log(s); throw { constructor: { name: s }, message: s }; }\n";
@@ -219,7 +219,7 @@ async fn a_submission_cannot_leak_hidden_tests_through_its_output() {
         .unwrap();
     let t = r.tests.clone().unwrap();
     assert_eq!(t.cases[0].verdict, TestVerdict::RuntimeError);
-    assert_eq!(t.cases[0].message.as_deref(), Some("exception"));
+    assert_eq!(t.cases[0].message.as_deref(), Some("runtime error"));
     let all = serde_json::to_string(&r).unwrap();
     assert!(!all.contains("HIDDEN-MARKER"), "a hidden input left the node: {all}");
     // The same program on a visible run shows its output (the examples are public).

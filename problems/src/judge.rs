@@ -1,8 +1,27 @@
 //! Judging a problem run on the node: the harness's marker lines are read back from the run
 //! phase's stdout and compared with the expected values, which never entered the sandbox.
 //!
-//! What a report says of a hidden case is its verdict and time only; the program's output of
-//! a submission is dropped by the node before anything leaves it (see exec-node's `judge`).
+//! **What a program can make a report say.** The harness shares its process with the
+//! candidate's code, so the program can read anything the harness knows (a per-run secret
+//! included) and write result lines of its own. The judge is built so that this buys nothing:
+//!
+//! - A result line is read as the program's answer for that case. A forged line can state only
+//!   what the program could have returned itself (the expected values are not in the sandbox),
+//!   so forging is no more powerful than answering.
+//! - Of a hidden case, the report carries its verdict only: no time (the `<µs>` field is the
+//!   program's to choose, and so is any time measured from outside, since the program can
+//!   sleep), no exception name or message (the program chooses its exception's type), no data.
+//!   Messages are fixed per verdict ([`hidden_message`]).
+//! - A `tle` line counts only for stdio problems, where the driver ends a slow case and goes
+//!   on; a function program that spins is ended with the rest of its cases `not_run`, so a
+//!   forged `tle` would be a pattern of verdicts it could not produce itself.
+//! - A run phase that did not end well (crash, exit code, limit) is never `accepted`: when
+//!   every case has a line, the last case takes the phase's verdict, as if the program had
+//!   failed there.
+//!
+//! What remains is the verdicts themselves: a program can fail on purpose when an input has
+//! some property, as on every judge. The node withholds the figures of a submission's run
+//! phase (exit code, signal, times, memory; see exec-node's `judge`).
 
 use std::collections::HashMap;
 
@@ -21,8 +40,9 @@ enum Line {
     Tle { us: u64 },
 }
 
-/// Marker lines by case index (the first line for an index wins).
-fn parse_lines(stdout: &str) -> HashMap<usize, Line> {
+/// Marker lines by case index (the first line for an index wins). `tle` lines count only when
+/// `tle_allowed` (the stdio driver writes them).
+fn parse_lines(stdout: &str, tle_allowed: bool) -> HashMap<usize, Line> {
     let mut out = HashMap::new();
     for line in stdout.lines() {
         let Some(at) = line.find(MARKER) else { continue };
@@ -46,7 +66,7 @@ fn parse_lines(stdout: &str) -> HashMap<usize, Line> {
                 };
                 Line::Err { us, kind, message }
             }
-            "tle" => Line::Tle { us },
+            "tle" if tle_allowed => Line::Tle { us },
             _ => continue,
         };
         out.entry(i).or_insert(parsed);
@@ -94,61 +114,16 @@ pub fn text_equal(a: &str, b: &str) -> bool {
     norm(a) == norm(b)
 }
 
-/// Exception names a hidden case may report. A program chooses its exception's name (Python can
-/// create a class named after its input, JavaScript can throw any object), so for a hidden case
-/// only a standard library name passes; anything else reads `exception`.
-const STANDARD_ERRORS: &[&str] = &[
-    // Python
-    "ArithmeticError",
-    "AssertionError",
-    "AttributeError",
-    "Exception",
-    "IndexError",
-    "KeyError",
-    "MemoryError",
-    "NameError",
-    "NotImplementedError",
-    "OverflowError",
-    "RecursionError",
-    "RuntimeError",
-    "StopIteration",
-    "TypeError",
-    "UnboundLocalError",
-    "ValueError",
-    "ZeroDivisionError",
-    // JavaScript
-    "Error",
-    "RangeError",
-    "ReferenceError",
-    "SyntaxError",
-    // Java
-    "ArithmeticException",
-    "ArrayIndexOutOfBoundsException",
-    "ClassCastException",
-    "ConcurrentModificationException",
-    "IllegalArgumentException",
-    "IllegalStateException",
-    "IndexOutOfBoundsException",
-    "NegativeArraySizeException",
-    "NoSuchElementException",
-    "NullPointerException",
-    "NumberFormatException",
-    "OutOfMemoryError",
-    "RuntimeException",
-    "StackOverflowError",
-    "StringIndexOutOfBoundsException",
-    "UnsupportedOperationException",
-    // Go, C++ (the harness's own names)
-    "panic",
-    "exception",
-];
-
-/// What a hidden case may say about its exception: a standard name, never the program's choice.
-fn hidden_error_name(kind: &str) -> String {
-    if STANDARD_ERRORS.contains(&kind) {
-        kind.to_string()
-    } else {
-        "exception".to_string()
+/// What a hidden case's verdict says, the same for every case: nothing of the program's choosing.
+pub fn hidden_message(v: TestVerdict) -> Option<&'static str> {
+    match v {
+        TestVerdict::RuntimeError => Some("runtime error"),
+        TestVerdict::TimeLimit => Some("time limit exceeded"),
+        TestVerdict::MemoryLimit => Some("memory limit exceeded"),
+        TestVerdict::OutputLimit => Some("output limit exceeded"),
+        TestVerdict::CompileError => Some("compilation failed"),
+        TestVerdict::InternalError => Some("the run did not complete"),
+        TestVerdict::Accepted | TestVerdict::WrongAnswer | TestVerdict::Ran | TestVerdict::NotRun => None,
     }
 }
 
@@ -169,7 +144,7 @@ fn phase_verdict(v: Verdict) -> (TestVerdict, &'static str) {
 pub fn judge(build: &Build, result: &RunResult) -> TestReport {
     let compile_failed = result.compile.as_ref().is_some_and(|c| c.verdict != Verdict::Ok);
     let lines = match &result.run {
-        Some(r) if !compile_failed => parse_lines(&r.stdout),
+        Some(r) if !compile_failed => parse_lines(&r.stdout, build.kind == ProblemKind::Stdio),
         _ => HashMap::new(),
     };
     let run_verdict = if compile_failed {
@@ -233,10 +208,7 @@ pub fn judge(build: &Build, result: &RunResult) -> TestReport {
             Some(Line::Err { us, kind, message }) if !ended => {
                 case.time_ms = Some(us / 1000);
                 case.verdict = TestVerdict::RuntimeError;
-                // A hidden case's exception message may quote its input: a standard type name only.
-                case.message = Some(if meta.hidden {
-                    hidden_error_name(kind)
-                } else if message.is_empty() {
+                case.message = Some(if message.is_empty() {
                     kind.clone()
                 } else {
                     format!("{kind}: {message}")
@@ -251,14 +223,25 @@ pub fn judge(build: &Build, result: &RunResult) -> TestReport {
                 ended = true;
                 let (v, why) = phase_verdict(run_verdict);
                 case.verdict = v;
-                case.message = Some(match (&run_message, meta.hidden) {
-                    (Some(m), false) => m.clone(),
-                    _ => why.to_string(),
-                });
+                case.message = Some(run_message.clone().unwrap_or_else(|| why.to_string()));
             }
             _ => {}
         }
         cases.push(case);
+    }
+    // A run phase that did not end well is never accepted: every case had a line, so the
+    // program failed after the last one (or wrote lines ahead of its calls).
+    if !compile_failed && !ended && run_verdict != Verdict::Ok {
+        if let Some(last) = cases.last_mut() {
+            let (v, why) = phase_verdict(run_verdict);
+            last.verdict = v;
+            last.message = Some(run_message.clone().unwrap_or_else(|| why.to_string()));
+        }
+    }
+    // Of a hidden case, only its verdict leaves the node (see the module doc).
+    for case in cases.iter_mut().filter(|c| c.hidden) {
+        case.time_ms = None;
+        case.message = hidden_message(case.verdict).map(str::to_string);
     }
     let passed = cases.iter().filter(|c| c.verdict == TestVerdict::Accepted).count();
     let judged: Vec<&TestCase> = cases.iter().filter(|c| c.verdict != TestVerdict::Ran).collect();
@@ -293,7 +276,7 @@ mod tests {
     #[test]
     fn marker_lines_survive_the_candidate_s_own_output() {
         let out = "debug 1\nno newline@@tandem@@ 0 ok 12 [0,1]\n@@tandem@@ 1 err 3 [\"IndexError\",\"list index out of range\"]\nnoise\n@@tandem@@ 2 tle 2000000 null\n@@tandem@@ 0 ok 1 [9]\n";
-        let l = parse_lines(out);
+        let l = parse_lines(out, true);
         assert_eq!(
             l[&0],
             Line::Ok {
@@ -306,11 +289,81 @@ mod tests {
     }
 
     #[test]
-    fn a_hidden_case_reports_only_standard_exception_names() {
-        assert_eq!(hidden_error_name("ValueError"), "ValueError");
-        assert_eq!(hidden_error_name("StackOverflowError"), "StackOverflowError");
-        // `raise type(s, (Exception,), {})()` names the exception after the hidden input.
-        assert_eq!(hidden_error_name("HIDDEN-INPUT-42"), "exception");
+    fn a_function_program_s_tle_lines_are_not_results() {
+        let out = "@@tandem@@ 0 tle 5 null\n@@tandem@@ 0 ok 7 [0,1]\n";
+        assert_eq!(
+            parse_lines(out, false)[&0],
+            Line::Ok {
+                us: 7,
+                payload: "[0,1]".into()
+            }
+        );
+    }
+
+    fn submission(stdout: &str, verdict: Verdict, exit_code: Option<i32>) -> (Build, RunResult) {
+        use tandem_shared::exec::{Phase, PhaseLimits, PhaseResult, ResolvedLimits};
+        let bank = crate::Bank::bundled();
+        let build = crate::harness::build(bank.get("two-sum").unwrap(), "python", None, "x", "", true).unwrap();
+        let limits = PhaseLimits {
+            wall_ms: 1,
+            cpu_ms: 1,
+            memory_bytes: 1,
+            output_bytes: 1,
+        };
+        let result = RunResult {
+            job_id: "j".into(),
+            language: "python".into(),
+            version: "3".into(),
+            verdict,
+            compile: None,
+            run: Some(PhaseResult {
+                phase: Phase::Run,
+                verdict,
+                exit_code,
+                signal: None,
+                cpu_ms: 1,
+                wall_ms: 1,
+                memory_bytes: None,
+                stdout: stdout.into(),
+                stderr: String::new(),
+                output: stdout.into(),
+                message: exit_code.map(|c| format!("program exited with code {c}")),
+            }),
+            limits: ResolvedLimits {
+                compile: limits,
+                run: limits,
+                pids: 1,
+                cpu_millis: 1,
+            },
+            total_ms: 1,
+            tests: None,
+        };
+        (build, result)
+    }
+
+    const ALL_RIGHT: &str = "@@tandem@@ 0 ok 777006000 [0,1]\n@@tandem@@ 1 ok 1 [2,4]\n@@tandem@@ 2 ok 1 [0,3]\n@@tandem@@ 3 ok 1 [2,3]\n@@tandem@@ 4 err 1 [\"ValueError\",\"secret 100\"]\n";
+
+    #[test]
+    fn a_hidden_case_reports_its_verdict_only() {
+        let (build, result) = submission(ALL_RIGHT, Verdict::Ok, Some(0));
+        let t = judge(&build, &result);
+        assert_eq!(t.passed, 4);
+        assert_eq!(t.verdict, TestVerdict::RuntimeError);
+        assert!(t.cases.iter().all(|c| c.time_ms.is_none()), "{t:?}");
+        assert_eq!(t.cases[4].message.as_deref(), Some("runtime error"));
+    }
+
+    #[test]
+    fn a_run_that_did_not_end_well_is_never_accepted() {
+        let right = ALL_RIGHT.replace("err 1 [\"ValueError\",\"secret 100\"]", "ok 1 [1,2]");
+        let (build, result) = submission(&right, Verdict::Ok, Some(0));
+        assert_eq!(judge(&build, &result).verdict, TestVerdict::Accepted);
+        let (build, result) = submission(&right, Verdict::RuntimeError, Some(3));
+        let t = judge(&build, &result);
+        assert_eq!(t.verdict, TestVerdict::RuntimeError, "{t:?}");
+        assert_eq!(t.cases[4].message.as_deref(), Some("runtime error"));
+        let (build, result) = submission(&right, Verdict::CpuTimeLimit, None);
+        assert_eq!(judge(&build, &result).verdict, TestVerdict::TimeLimit);
     }
 
     #[test]

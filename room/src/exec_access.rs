@@ -91,6 +91,7 @@ mod tests {
             endorsements: vec![],
             at_ms: 1,
             runs_disabled: false,
+            problem: None,
         };
         verify_settings(&policy, &sign_settings(&creator, settings.clone())).unwrap();
         let stranger = SecretKey::generate();

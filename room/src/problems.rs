@@ -80,10 +80,12 @@ impl Room {
                 text.remove_range(&mut txn, 0, len);
             }
             text.insert(&mut txn, 0, &markdown);
-            meta.insert(&mut txn, META_PROBLEM, pid);
+            meta.insert(&mut txn, META_PROBLEM, pid.clone());
             meta.insert(&mut txn, META_PROBLEM_JSON, json);
             txn.encode_update_v1()
         })?;
+        // The signed choice the execution node checks a Submit against.
+        self.set_exec_settings_problem(&pid)?;
         Ok(problem)
     }
 

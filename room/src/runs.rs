@@ -274,6 +274,7 @@ impl Room {
         endorsements: Vec<Endorsement>,
     ) -> Result<(), RoomError> {
         ExecTicket::decode(ticket).map_err(|e| RoomError::Rejected(e.to_string()))?;
+        let problem = self.exec_settings().and_then(|s| s.settings.problem);
         let signed = self.with_core(|c| {
             if !c.policy().member(c.me()).is_some_and(|m| m.is_admin()) {
                 return Err(RoomError::Forbidden(
@@ -289,6 +290,7 @@ impl Room {
                     endorsements,
                     at_ms: now_ms(),
                     runs_disabled: !c.controls().runs_enabled,
+                    problem,
                 },
             ))
         })?;
@@ -299,13 +301,23 @@ impl Room {
     /// Re-signs the room's run settings with `runs_disabled` (interviewers only), so the
     /// execution node refuses runs too.
     pub(crate) fn set_exec_settings_runs_disabled(&self, disabled: bool) -> Result<(), RoomError> {
+        self.resign_exec_settings(|s| s.runs_disabled = disabled)
+    }
+
+    /// Re-signs the room's run settings with the chosen problem (interviewers only): the
+    /// execution node judges this room's Submits against that problem only.
+    pub(crate) fn set_exec_settings_problem(&self, problem: &str) -> Result<(), RoomError> {
+        self.resign_exec_settings(|s| s.problem = Some(problem.to_string()))
+    }
+
+    fn resign_exec_settings(&self, change: impl FnOnce(&mut ExecSettings)) -> Result<(), RoomError> {
         let Some(current) = self.exec_settings() else {
             return Ok(());
         };
         let signed = self.with_core(|c| {
             c.require_interviewer()?;
             let mut s = current.settings.clone();
-            s.runs_disabled = disabled;
+            change(&mut s);
             s.at_ms = now_ms().max(s.at_ms + 1);
             Ok::<_, RoomError>(sign_settings(c.key(), s))
         })?;

@@ -282,6 +282,10 @@ pub struct ExecSettings {
     /// JSON when false, so settings signed before this field existed still verify.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub runs_disabled: bool,
+    /// The bank problem an interviewer chose for the room: the only one the node judges a
+    /// Submit of this room against. Left out of the JSON when none, like `runs_disabled`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub problem: Option<String>,
 }
 
 /// Session-record setting that holds the JSON of the [`SignedExecSettings`].

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::exec::Phase;
 
 /// Version of the agent protocol; the agent refuses a job of another version.
-pub const AGENT_PROTOCOL_VERSION: u32 = 1;
+pub const AGENT_PROTOCOL_VERSION: u32 = 2;
 /// Largest job the agent accepts (files + stdin, base64-encoded, plus JSON).
 pub const MAX_JOB_BYTES: usize = 16 * 1024 * 1024;
 /// Largest frame payload the agent sends; output is cut into chunks of at most this.
@@ -44,6 +44,10 @@ pub enum FrameKind {
     /// A piece of a compile artefact ([`ArtifactChunk`]), sent after a successful compile
     /// phase and before its `PhaseEnd`, so the run phase cannot have touched it.
     Artifact = 7,
+    /// Empty: the next phase's process is about to start. The node starts that phase's wall
+    /// clock here and ends the phase itself at its wall limit, whatever the agent does (a
+    /// program can stop or kill the agent, which shares its uid).
+    PhaseStart = 8,
 }
 
 impl FrameKind {
@@ -56,6 +60,7 @@ impl FrameKind {
             5 => Self::Fatal,
             6 => Self::Done,
             7 => Self::Artifact,
+            8 => Self::PhaseStart,
             _ => return None,
         })
     }
@@ -74,6 +79,22 @@ pub struct ObservedLimits {
     pub cpu_millis: Option<u64>,
     /// The cgroup version seen (1 or 2), 0 when none was found.
     pub cgroup_version: u8,
+    /// The lowest host uid any uid of the sandbox maps to (`/proc/self/uid_map`); `None` if
+    /// unreadable. Without a user namespace this is 0 (the identity map), and the sandbox's
+    /// uid 1000 is the host's uid 1000.
+    #[serde(default)]
+    pub lowest_host_uid: Option<u64>,
+}
+
+/// Host uids below this belong to the host's own accounts; a sandbox's uids must map above it.
+pub const HOST_UID_FLOOR: u64 = 65_536;
+
+/// The lowest host uid in a `/proc/<pid>/uid_map` text (`inside outside count` per line).
+pub fn lowest_host_uid(uid_map: &str) -> Option<u64> {
+    uid_map
+        .lines()
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .min()
 }
 
 /// First frame of every sandbox.
@@ -313,6 +334,14 @@ mod tests {
         assert!(artifact_matches("*.class", "a/B.class"));
         assert!(artifact_matches("main", "main"));
         assert!(!artifact_matches("main", "main.go"));
+    }
+
+    #[test]
+    fn uid_maps_are_read_for_their_lowest_host_uid() {
+        assert_eq!(lowest_host_uid("         0          0 4294967295\n"), Some(0));
+        assert_eq!(lowest_host_uid("         0 2147483647      65534\n"), Some(2147483647));
+        assert_eq!(lowest_host_uid("0 200000 1000\n1000 300000 1\n"), Some(200000));
+        assert_eq!(lowest_host_uid(""), None);
     }
 
     #[test]

@@ -153,7 +153,7 @@ fn interviewer_chooses_the_problem_and_a_submission_never_brings_hidden_tests_to
     let tests = &last["result"]["tests"];
     assert_eq!(tests["submit"], true);
     assert_eq!(tests["cases"][0]["verdict"], "runtime_error");
-    assert_eq!(tests["cases"][0]["message"], "ValueError");
+    assert_eq!(tests["cases"][0]["message"], "runtime error");
     assert_eq!(tests["cases"][1]["verdict"], "accepted");
     assert_eq!(tests["passed"], 1);
     assert_eq!(tests["total"], 2);

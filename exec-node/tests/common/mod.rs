@@ -1,6 +1,8 @@
 //! Helpers for tests that run real sandboxes on the real container engine.
 #![allow(dead_code)]
 
+pub mod http;
+
 use tandem_exec::{Engine, Node, NodeConfig};
 use tandem_shared::exec::{RunRequest, RunResult, SourceFile, Verdict};
 use tandem_shared::language::Manifest;
@@ -85,7 +87,7 @@ pub fn expect_verdict(r: &RunResult, v: Verdict) {
                 end -= 1;
             }
             shown.truncate(end);
-            shown.push_str("…");
+            shown.push('…');
         }
         panic!("expected {v:?}, got {:?}; result: {shown}", r.verdict);
     }

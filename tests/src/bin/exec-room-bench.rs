@@ -209,6 +209,8 @@ fn main() -> Result<()> {
             organisations: vec![],
             runs_per_minute_per_requester: 10_000,
             runs_per_minute_per_room: 10_000,
+            submits_per_minute_per_member: 10_000,
+            submits_per_minute_per_room: 10_000,
         };
         tokio::spawn(tandem_exec::room_path::serve(node.clone(), ep.clone(), access));
         for c in [&small, &large] {
