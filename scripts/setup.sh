@@ -70,7 +70,8 @@ default_ulimits = ["nofile=$nofile:$nofile", "nproc=$nproc:$nproc"]
 runtime = "runc"
 CONF
 fi
-# Every sandbox runs in a user namespace of its own (the node's `sandbox_userns = "auto"`):
+# For nodes that run every sandbox in a user namespace of its own (`sandbox_userns = "auto"`,
+# opt-in: Podman 4.3 deadlocks creating such sandboxes concurrently, see docs/exec-node.md):
 # Podman takes the host uid ranges from the `containers` entries.
 for f in /etc/subuid /etc/subgid; do
   grep -q '^containers:' "$f" 2>/dev/null || echo "containers:2147483647:2147483648" >>"$f"

@@ -9,6 +9,9 @@ cd "$root"
 # the install steps above, which run every time).
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/var/cache/tandem/target}
 export TANDEM_PROFILE=${TANDEM_PROFILE:-debug}
+# No incremental compilation: a test run builds once, and incremental state only costs disk
+# (gigabytes in a shared cache).
+export CARGO_INCREMENTAL=${CARGO_INCREMENTAL:-0}
 mkdir -p "$CARGO_TARGET_DIR"
 "$here/setup.sh"
 
