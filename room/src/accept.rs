@@ -1,4 +1,4 @@
-//! The accept loop every iroh service of Tandem runs: room peers (`tandem/room/1`) and the
+//! The accept loop every iroh service of Tandem runs: room peers (`tandem/room/2`) and the
 //! execution node's room path (`tandem/exec/1`).
 //!
 //! Why one loop: each incoming connection gets its own task, handshake included, so a slow or
