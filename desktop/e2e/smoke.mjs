@@ -301,7 +301,8 @@ try {
   }
   await step("second_launch_hands_its_link_to_the_running_app", async () => {
     // What the OS does when a tandem:// link is opened while the app runs (same profile, same
-    // display): the new process hands the link over and exits; the app shows it in the join box.
+    // display): the new process hands the link over and exits; the app asks whether to leave the
+    // open room, then shows the link in the join box.
     const second = spawn(app, [link], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";
     second.stderr.on("data", (b) => (err += b));
@@ -310,6 +311,14 @@ try {
       second.kill("SIGKILL");
       throw new Error(`second launch: ${code} ${err}`);
     }
+    // In a room, the app asks first: a web page opening a link must not end an interview.
+    await until("the app to ask before leaving the room", () =>
+      driver.exec("return !!document.querySelector('[data-testid=launch-ask]');"),
+    );
+    if (!(await driver.exec("return !!document.querySelector('[data-testid=back-home]');"))) {
+      throw new Error("the link left the room without asking");
+    }
+    await driver.exec("document.querySelector('[data-testid=launch-leave]').click(); return true;");
     await until("the link in the running app's join box", () =>
       driver.exec("const t = document.querySelector('[data-testid=join-link]'); return !!t && t.value === arguments[0];", [link]),
     );

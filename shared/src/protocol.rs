@@ -140,23 +140,23 @@ impl SignedUpdate {
     /// What an interviewer signs for a snapshot: another domain tag, so no snapshot can pass for
     /// an update or the reverse.
     pub fn snapshot_signing_bytes(room: &RoomRef, update: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(update.len() + 64);
-        out.extend_from_slice(b"tandem-snapshot-v1\0");
-        out.extend_from_slice(room.id.as_bytes());
-        out.push(0);
-        out.extend_from_slice(update);
-        out
+        domain_bytes(b"tandem-snapshot-v1\0", room, update)
     }
 
     /// The exact bytes the author signs: a domain tag, the room id and the update.
     pub fn signing_bytes(room: &RoomRef, update: &[u8]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(update.len() + 64);
-        out.extend_from_slice(b"tandem-update-v1\0");
-        out.extend_from_slice(room.id.as_bytes());
-        out.push(0);
-        out.extend_from_slice(update);
-        out
+        domain_bytes(b"tandem-update-v1\0", room, update)
     }
+}
+
+/// `tag ++ room id ++ 0 ++ payload`: what is signed, under a tag per kind of thing signed.
+fn domain_bytes(tag: &[u8], room: &RoomRef, payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(tag.len() + room.id.len() + 1 + payload.len());
+    out.extend_from_slice(tag);
+    out.extend_from_slice(room.id.as_bytes());
+    out.push(0);
+    out.extend_from_slice(payload);
+    out
 }
 
 /// One session-record (automerge) change with its author's signature: the actor of the change
@@ -172,12 +172,7 @@ pub struct SignedChange {
 impl SignedChange {
     /// The exact bytes the actor signs: a domain tag, the room id and the change hash.
     pub fn signing_bytes(room: &RoomRef, change_hash: &[u8; 32]) -> Vec<u8> {
-        let mut out = Vec::with_capacity(96);
-        out.extend_from_slice(b"tandem-record-change-v1\0");
-        out.extend_from_slice(room.id.as_bytes());
-        out.push(0);
-        out.extend_from_slice(change_hash);
-        out
+        domain_bytes(b"tandem-record-change-v1\0", room, change_hash)
     }
 }
 

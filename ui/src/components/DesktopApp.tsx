@@ -80,24 +80,31 @@ export function DesktopApp({ ipc }: { ipc: Ipc }) {
   );
 
   // A link opened while the app runs (a later launch handed it over): back home with the link in
-  // the join box, or straight into a stored room. The room's state stays in the peer.
+  // the join box, or straight into a stored room. The room's state stays in the peer. While a
+  // room is open, the person is asked first: any web page can open a `tandem://` link, and
+  // must not be able to pull an interviewer out of an interview.
   const [incoming, setIncoming] = useState<{ link: string; at: number } | null>(null);
+  const [pendingLaunch, setPendingLaunch] = useState<Launch | null>(null);
   const latest = useRef({ room, open });
   latest.current = { room, open };
+  const follow = useCallback((l: Launch) => {
+    const { room: current, open: openRoom } = latest.current;
+    current?.destroy();
+    setRoom(null);
+    if (l.link) setIncoming({ link: l.link, at: Date.now() });
+    else if (l.open_room) void openRoom(l.open_room);
+  }, []);
   const watching = profile !== null;
   useEffect(() => {
     if (!watching || !ipc.watchLaunch) return;
     ipc
       .watchLaunch((l: Launch) => {
-        const { room: current, open: openRoom } = latest.current;
         if (!l.link && !l.open_room) return;
-        current?.destroy();
-        setRoom(null);
-        if (l.link) setIncoming({ link: l.link, at: Date.now() });
-        else if (l.open_room) void openRoom(l.open_room);
+        if (latest.current.room) setPendingLaunch(l);
+        else follow(l);
       })
       .catch((e) => console.warn("tandem: watch_launch:", e));
-  }, [ipc, watching]);
+  }, [ipc, watching, follow]);
 
   if (room) {
     return (
@@ -114,6 +121,25 @@ export function DesktopApp({ ipc }: { ipc: Ipc }) {
           >
             ← {t("desktop.home")}
           </Button>
+          {pendingLaunch && (
+            <span role="alertdialog" aria-label={t("desktop.launchAsk")} data-testid="launch-ask" className="ml-auto flex items-center gap-2">
+              {t("desktop.launchAsk")}
+              <Button
+                compact
+                variant="primary"
+                data-testid="launch-leave"
+                onClick={() => {
+                  setPendingLaunch(null);
+                  follow(pendingLaunch);
+                }}
+              >
+                {t("desktop.launchLeave")}
+              </Button>
+              <Button compact variant="ghost" data-testid="launch-stay" onClick={() => setPendingLaunch(null)}>
+                {t("desktop.launchStay")}
+              </Button>
+            </span>
+          )}
         </div>
         <div className="min-h-0 flex-1">
           <RoomProvider value={room}>
