@@ -27,6 +27,10 @@ pub const MAX_STATEMENTS_PER_SIGNER: usize = 256;
 /// (about 1 KiB a statement) well under the 8 MiB frame limit.
 pub const MAX_STATEMENTS_PER_ROOM: usize = 4096;
 
+/// Joins kept although they admit nobody yet (their invite's issuer is not known as an
+/// interviewer yet); beyond it such joins are dropped.
+pub const MAX_WAITING_JOINS: usize = 64;
+
 /// The yrs client id bound to a member key and a nonce: the first 53 bits (JavaScript-safe) of
 /// SHA-256 over a domain tag, the key and the nonce, never 0. Claiming another member's bound
 /// id would need a preimage of 53 bits of SHA-256 for that one key.
@@ -232,16 +236,31 @@ impl Policy {
             return (added, errors);
         }
         self.evaluate();
-        let (kept, useless): (Vec<SignedStatement>, Vec<SignedStatement>) = added.into_iter().partition(|s| {
-            !matches!(s.statement.body, StatementBody::Join { .. }) || self.members.contains_key(&s.signer)
-        });
-        if !useless.is_empty() {
-            for s in &useless {
+        // Joins that admit nobody: one whose invite had expired when it was signed never will,
+        // so it is dropped (a flood of self-made keys); another may only be early (its issuer's
+        // promotion has not arrived yet), so a few are kept until it does.
+        let dead = |s: &SignedStatement| match &s.statement.body {
+            StatementBody::Join { invite } => s.statement.at_ms > invite.body.expires_at.saturating_mul(1000),
+            _ => false,
+        };
+        let is_waiting = |p: &Policy, s: &SignedStatement| {
+            matches!(s.statement.body, StatementBody::Join { .. }) && !p.members.contains_key(&s.signer)
+        };
+        let mut waiting = self.statements.values().filter(|s| is_waiting(self, s)).count();
+        let mut kept = Vec::with_capacity(added.len());
+        let mut dropped = 0;
+        for s in added {
+            if is_waiting(self, &s) && (dead(&s) || waiting > MAX_WAITING_JOINS) {
                 self.statements.remove(&s.signature);
+                waiting -= 1;
+                dropped += 1;
+            } else {
+                kept.push(s);
             }
+        }
+        if dropped > 0 {
             errors.push(RoomError::BadStatement(format!(
-                "{} join(s) that admit nobody (invite not from an interviewer of the room, expired or revoked)",
-                useless.len()
+                "{dropped} join(s) that admit nobody (an invite expired when used, or too many joins waiting for their invite's issuer)"
             )));
         }
         (kept, errors)
@@ -604,10 +623,8 @@ mod tests {
         // Signed correctly, but by someone who is not an interviewer of the room.
         let self_signed = make_invite(&mallory, &f.room, Role::Interviewer, true, far_future(), addr(&mallory));
         assert!(f.policy.check_invite(&self_signed, now_ms()).is_err());
-        // A join that admits nobody is not even kept (it could only be a flood).
-        assert!(join(&mut f, &mallory, self_signed, now_ms()).is_err());
+        join(&mut f, &mallory, self_signed, now_ms()).unwrap();
         assert!(!f.policy.is_member(&key_hex(&mallory.public())));
-        assert_eq!(f.policy.statement_count(), 0);
     }
 
     #[test]
@@ -861,6 +878,42 @@ mod tests {
         assert!(!errors.is_empty());
         assert_eq!(f.policy.statement_count(), 0);
         assert_eq!(f.policy.members().len(), 1);
+    }
+
+    #[test]
+    fn joins_waiting_for_an_unknown_issuer_are_kept_only_up_to_a_cap() {
+        let mut f = fixture();
+        let stranger = SecretKey::generate();
+        let self_made = make_invite(
+            &stranger,
+            &f.room,
+            Role::Interviewer,
+            true,
+            far_future(),
+            addr(&stranger),
+        );
+        let flood: Vec<SignedStatement> = (0..MAX_WAITING_JOINS + 100)
+            .map(|_| {
+                sign_statement(
+                    &SecretKey::generate(),
+                    Statement {
+                        room: f.room.clone(),
+                        at_ms: now_ms(),
+                        body: StatementBody::Join {
+                            invite: self_made.clone(),
+                        },
+                    },
+                )
+            })
+            .collect();
+        let (added, errors) = f.policy.merge(flood);
+        assert_eq!(added.len(), MAX_WAITING_JOINS);
+        assert!(
+            errors[0].to_string().contains("too many joins waiting"),
+            "{}",
+            errors[0]
+        );
+        assert_eq!(f.policy.statement_count(), MAX_WAITING_JOINS);
     }
 
     #[test]

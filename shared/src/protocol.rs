@@ -515,4 +515,75 @@ mod tests {
         huge.extend_from_slice(&[0; 70]);
         assert!(matches!(Frame::decode(&huge), Err(ProtocolError::Malformed { .. })));
     }
+
+    mod fuzz {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn signed_update() -> impl Strategy<Value = SignedUpdate> {
+            (
+                any::<[u8; 32]>(),
+                prop::collection::vec(any::<u8>(), 64),
+                prop::collection::vec(any::<u8>(), 0..64),
+            )
+                .prop_map(|(author, sig, update)| SignedUpdate {
+                    author,
+                    signature: sig.try_into().unwrap(),
+                    update,
+                })
+        }
+
+        fn frame() -> impl Strategy<Value = Frame> {
+            prop_oneof![
+                prop::collection::vec(any::<u8>(), 0..64).prop_map(Frame::YSync),
+                signed_update().prop_map(Frame::Update),
+                signed_update().prop_map(Frame::Snapshot),
+                prop::collection::vec(signed_update(), 0..4).prop_map(Frame::CatchUp),
+                (
+                    prop::collection::vec(any::<[u8; 32]>(), 0..4),
+                    prop::collection::vec(
+                        (
+                            prop::collection::vec(any::<u8>(), 64),
+                            prop::collection::vec(any::<u8>(), 0..40)
+                        ),
+                        0..4
+                    )
+                )
+                    .prop_map(|(heads, changes)| Frame::Record(RecordSync {
+                        heads,
+                        changes: changes
+                            .into_iter()
+                            .map(|(sig, change)| SignedChange {
+                                signature: sig.try_into().unwrap(),
+                                change,
+                            })
+                            .collect(),
+                    })),
+                prop::collection::vec(any::<u8>(), 0..64).prop_map(Frame::Private),
+            ]
+        }
+
+        proptest! {
+            /// No byte string makes a decoder panic or allocate beyond what it was given.
+            #[test]
+            fn any_bytes_decode_to_a_frame_or_an_error(body in prop::collection::vec(any::<u8>(), 0..512)) {
+                let _ = Frame::decode(&body);
+            }
+
+            /// A valid frame with its counts and lengths mangled is an error, never a panic.
+            #[test]
+            fn mangled_frames_are_errors_not_panics(f in frame(), at in any::<prop::sample::Index>(), byte in any::<u8>()) {
+                let mut bytes = f.encode().unwrap();
+                let i = at.index(bytes.len() - LEN_PREFIX) + LEN_PREFIX;
+                bytes[i] = byte;
+                let _ = Frame::decode(&bytes[LEN_PREFIX..]);
+            }
+
+            #[test]
+            fn every_frame_round_trips(f in frame()) {
+                let bytes = f.encode().unwrap();
+                prop_assert_eq!(Frame::decode(&bytes[LEN_PREFIX..]).unwrap(), f);
+            }
+        }
+    }
 }
