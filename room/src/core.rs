@@ -109,11 +109,16 @@ struct Logged {
 impl Logged {
     fn new(signed: SignedUpdate) -> Result<Self, RoomError> {
         let summary = guarded("update", || summarize_update(&signed.update).map_err(RoomError::from))?;
-        Ok(Self {
+        Ok(Self::summarized(signed, &summary))
+    }
+
+    /// For an update whose summary is at hand (the live path decodes it once, not twice).
+    fn summarized(signed: SignedUpdate, summary: &tandem_shared::room::UpdateSummary) -> Self {
+        Self {
             ends: summary.clients.iter().map(|(c, _, end)| (*c, *end)).collect(),
             has_deletes: summary.has_deletes,
             signed,
-        })
+        }
     }
 
     /// Could a peer at state vector `sv` lack some of it? (Deletions cannot be told apart by
@@ -510,19 +515,19 @@ impl RoomCore {
     /// remembers its signature so that it is not applied or forwarded again when echoed.
     pub fn log_own(&mut self, signed: SignedUpdate) {
         self.remember(signed.signature);
-        self.log_signed(signed);
+        match Logged::new(signed) {
+            Ok(entry) => self.log_signed(entry),
+            Err(e) => tracing::warn!(error = %e, "an own update does not decode"),
+        }
     }
 
-    fn log_signed(&mut self, signed: SignedUpdate) {
+    fn log_signed(&mut self, entry: Logged) {
         if let Some(store) = &self.store {
-            if let Err(e) = store.append_signed(&signed) {
+            if let Err(e) = store.append_signed(&entry.signed) {
                 tracing::warn!(error = %e, "could not persist a signed update");
             }
         }
-        match Logged::new(signed) {
-            Ok(entry) => self.signed_log.push(entry),
-            Err(e) => tracing::warn!(error = %e, "an applied update does not decode"),
-        }
+        self.signed_log.push(entry);
     }
 
     /// The signed updates a peer at state vector `sv` may lack, in the order this peer applied
@@ -694,7 +699,7 @@ impl RoomCore {
         self.remember(u.signature);
         self.persist_update(&u.update);
         self.log_history(&author, &u.update);
-        self.log_signed(u.clone());
+        self.log_signed(Logged::summarized(u.clone(), &summary));
         self.bump();
         Ok(true)
     }
