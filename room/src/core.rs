@@ -357,13 +357,10 @@ impl RoomCore {
     }
 
     /// What a hello carries: every statement known, and this peer's join if still pending.
-    pub fn hello_statements(&mut self) -> Vec<SignedStatement> {
+    pub fn hello_statements(&self) -> Vec<SignedStatement> {
         let mut out = self.policy.statements();
-        if let Some(join) = self.pending_join.take() {
-            if !self.policy.contains(&join) && !self.policy.is_member(&self.me) {
-                out.push(join.clone());
-                self.pending_join = Some(join);
-            }
+        if let Some(join) = self.pending_join.as_ref().filter(|j| !self.policy.contains(j)) {
+            out.push(join.clone());
         }
         out
     }
@@ -600,6 +597,14 @@ impl RoomCore {
     /// as in every update. Deletions are the interviewer's word. Returns whether it was new.
     pub fn receive_snapshot(&mut self, u: &SignedUpdate) -> Result<bool, RoomError> {
         let author = tandem_shared::invite::to_hex(&u.author);
+        // Every catch-up offers the interviewers' snapshots again: one already held costs nothing.
+        if self
+            .snapshots
+            .get(&author)
+            .is_some_and(|e| e.signed.signature == u.signature)
+        {
+            return Ok(false);
+        }
         verify_hex(
             &author,
             &SignedUpdate::snapshot_signing_bytes(&self.room, &u.update),
@@ -1485,5 +1490,60 @@ mod tests {
             late.receive_update(&u).unwrap();
         }
         assert_eq!(late.code().text("main.rs"), "def f(): pass");
+    }
+
+    #[test]
+    fn snapshots_come_only_from_interviewers_and_carry_what_a_member_deleted_before_losing_the_right() {
+        let (mut a, mut b, mut c) = room3();
+        let bk = b.core.me().to_string();
+        for u in [
+            b.core.edit(&ins("keep gone"), false).unwrap(),
+            b.core
+                .edit(
+                    &Edit::Delete {
+                        file: "main.rs".into(),
+                        index: 4,
+                        len: 5,
+                    },
+                    false,
+                )
+                .unwrap(),
+        ] {
+            a.core.receive_update(&u).unwrap();
+        }
+        assert_eq!(a.core.code().text("main.rs"), "keep");
+        let ro = a.core.set_role(&bk, Role::Candidate, false).unwrap();
+        let snap = a.core.take_fresh_snapshot().expect("a snapshot with the role change");
+        // A late joiner: the candidate's deletion arrives only through the snapshot.
+        let mut late = RoomCore::open(SecretKey::generate(), a.core.room.clone(), None, None).unwrap();
+        late.add_statements(a.core.policy().statements());
+        late.add_statements(vec![ro]);
+        let sv = late.code().doc().transact().state_vector();
+        assert!(late.receive_snapshot(&snap).unwrap());
+        assert!(
+            !late.receive_snapshot(&snap).unwrap(),
+            "a snapshot already held changes nothing"
+        );
+        for u in a.core.catch_up_for(&sv) {
+            late.receive_update(&u).unwrap();
+        }
+        assert_eq!(late.code().text("main.rs"), "keep");
+        // A spectator's "snapshot" (signed as one) is refused, whatever it holds.
+        let forged = c.core.code().insert("main.rs", 0, "EVIL ").unwrap();
+        let mut fake = SignedUpdate {
+            author: *c.core.key.public().as_bytes(),
+            signature: [0; 64],
+            update: forged,
+        };
+        fake.signature = c
+            .core
+            .key
+            .sign(&SignedUpdate::snapshot_signing_bytes(&c.core.room, &fake.update))
+            .to_bytes();
+        assert!(matches!(late.receive_snapshot(&fake), Err(RoomError::Forbidden(_))));
+        // Nor does an update signature pass as a snapshot's.
+        let as_update = sign_updates(&a.core.key, &a.core.room, vec![a.core.code().snapshot()]).unwrap();
+        assert!(late.receive_snapshot(&as_update).is_err());
+        assert_eq!(late.code().text("main.rs"), "keep");
     }
 }

@@ -1028,6 +1028,19 @@ impl Room {
         result
     }
 
+    /// Catch-up updates, each checked on its own (a refused one does not stop the others) and
+    /// under the room's lock for that one only: a frame of tens of thousands of entries (each a
+    /// signature to verify) must not hold the room still for seconds.
+    fn receive_catch_up(&self, updates: &[SignedUpdate]) -> Result<(), RoomError> {
+        let mut first_error = None;
+        for u in updates {
+            if let Err(e) = lock(&self.inner.state).core.receive_update(u) {
+                first_error.get_or_insert(e);
+            }
+        }
+        first_error.map_or(Ok(()), Err)
+    }
+
     fn record_error(&self, code: ErrorCode, message: String) {
         let mut st = lock(&self.inner.state);
         st.errors.push((code, message));
@@ -1089,6 +1102,10 @@ impl Room {
     }
 
     fn handle(&self, link_id: u64, remote: &str, frame: Frame) -> Result<(), RoomError> {
+        let frame = match frame {
+            Frame::CatchUp(updates) => return self.receive_catch_up(&updates),
+            other => other,
+        };
         let mut st = lock(&self.inner.state);
         let st = &mut *st;
         match frame {
@@ -1122,18 +1139,7 @@ impl Room {
             Frame::Snapshot(u) => {
                 st.core.receive_snapshot(&u)?;
             }
-            Frame::CatchUp(updates) => {
-                // Each is checked on its own; a refused one does not stop the others.
-                let mut first_error = None;
-                for u in &updates {
-                    if let Err(e) = st.core.receive_update(u) {
-                        first_error.get_or_insert(e);
-                    }
-                }
-                if let Some(e) = first_error {
-                    return Err(e);
-                }
-            }
+            Frame::CatchUp(_) => {} // handled above, outside one long hold of the lock
             Frame::Record(sync) => {
                 let result = st.core.receive_record(&sync);
                 if let Some(link) = st.links.get_mut(&link_id) {

@@ -245,7 +245,7 @@ fn run(seed: u64, steps: usize) {
             .unwrap_or_else(|e| panic!("seed {seed}: the newcomer refused honest content: {e}"));
     }
     assert_eq!(late.code().text(FILE), text, "seed {seed}: the newcomer's copy differs");
-    let _ = refused_attacks;
+    assert!(refused_attacks > 0, "seed {seed}: no attack was tried in {steps} steps");
 }
 
 /// Every peer catches up from every other until nothing changes.
