@@ -171,8 +171,8 @@ impl Policy {
 
     /// Verifies and adds a statement. Returns whether it was new. A statement for another room
     /// or with a bad signature is an error; so is one over the caps ([`MAX_STATEMENTS_PER_SIGNER`],
-    /// [`MAX_STATEMENTS_PER_ROOM`]) and a join that admits nobody (it could only be a flood). A
-    /// statement whose signer lacks authority is kept but has no effect.
+    /// [`MAX_STATEMENTS_PER_ROOM`]) and a join dropped by [`Policy::merge`]. A statement whose
+    /// signer lacks authority is kept but has no effect.
     pub fn insert(&mut self, s: SignedStatement) -> Result<bool, RoomError> {
         let (added, mut errors) = self.merge([s]);
         match errors.pop() {
@@ -207,7 +207,8 @@ impl Policy {
 
     /// Verifies and adds many statements, skipping (and reporting) bad ones; evaluates once at
     /// the end, so a batch costs one evaluation, not one per statement. Joins of the batch that
-    /// admitted nobody are dropped again (a flood of self-made keys with an invalid invite).
+    /// admit nobody are dropped again if their invite had expired when they were signed, or
+    /// beyond [`MAX_WAITING_JOINS`] such joins.
     pub fn merge(
         &mut self,
         statements: impl IntoIterator<Item = SignedStatement>,
